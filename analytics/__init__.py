@@ -1,0 +1,1 @@
+"""KPIs, forecasting, dashboards, what-if modelling and insights."""

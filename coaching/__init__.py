@@ -1,0 +1,1 @@
+"""Skill gaps, coaching plans and goals, one-to-ones, feedback and ramp tracking."""

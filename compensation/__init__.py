@@ -1,0 +1,1 @@
+"""Comp plans, crediting, the calculation engine, statements, payouts and disputes."""

@@ -1,0 +1,1 @@
+"""Sales plans, targets, capacity planning and scenarios."""

@@ -1,0 +1,1 @@
+"""Quota plans, allocation, seasonality, ramp and attainment."""

@@ -1,0 +1,5 @@
+"""SPM: multi-tenant Sales Performance Management."""
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,40 @@
+"""Request ids and the active tenant on every log record."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from spm.tenancy.context import get_active_tenant
+
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("spm_request_id", default="-")
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = _request_id.get()
+        tenant = get_active_tenant()
+        record.tenant = tenant.slug if tenant is not None else "-"
+        return True
+
+
+class RequestIdMiddleware:
+    """Takes X-Request-ID from the proxy (or makes one) and echoes it in the response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else ""
+        token = _request_id.set(request_id or uuid.uuid4().hex)
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = _request_id.get()
+            return response
+        finally:
+            _request_id.reset(token)

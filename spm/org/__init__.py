@@ -1,0 +1,1 @@
+"""People, the team tree with effective-dated membership, and the fiscal calendar."""

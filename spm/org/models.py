@@ -1,0 +1,137 @@
+"""Person (anyone who can be credited or manage), Team (a tree), effective-dated team membership."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+
+from spm.tenancy.history import TenantHistoricalRecords
+from spm.tenancy.models import CURRENCY_VALIDATOR, TenantModel
+
+
+class SellerRole(models.TextChoices):
+    REP = "rep", "Account executive"
+    MANAGER = "manager", "Manager"
+    SDR = "sdr", "SDR / BDR"
+    OVERLAY = "overlay", "Overlay specialist"
+    OTHER = "other", "Other"
+
+
+class Person(TenantModel):
+    employee_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    title = models.CharField(max_length=200, blank=True)
+    role = models.CharField(max_length=16, choices=SellerRole.choices, default=SellerRole.REP)
+    hire_date = models.DateField(null=True, blank=True)
+    termination_date = models.DateField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The login that sees this person's own pages.",
+    )
+    payout_currency = models.CharField(max_length=3, blank=True, validators=[CURRENCY_VALIDATOR])
+
+    history = TenantHistoricalRecords(excluded_fields=["user"])
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "employee_id"], name="person_employee_id"),
+            models.UniqueConstraint(
+                fields=["tenant", "user"],
+                condition=Q(user__isnull=False),
+                name="person_one_per_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(termination_date__isnull=True)
+                | Q(hire_date__isnull=True)
+                | Q(termination_date__gte=F("hire_date")),
+                name="person_terminated_after_hire",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.hire_date and self.termination_date and self.termination_date < self.hire_date:
+            raise ValidationError({"termination_date": "Cannot be before the hire date."})
+
+
+class Team(TenantModel):
+    """A node of the sales organisation. `path` ("/1/4/9/") makes subtree reads one query."""
+
+    name = models.CharField(max_length=200)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    manager = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_teams"
+    )
+    path = models.CharField(max_length=512, editable=False, default="")
+
+    history = TenantHistoricalRecords()
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "parent", "name"], name="team_unique_name"),
+        ]
+        indexes = [models.Index(fields=["tenant", "path"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def depth(self) -> int:
+        return max(self.path.count("/") - 2, 0)
+
+    def ancestor_ids(self) -> list[int]:
+        return [int(part) for part in self.path.strip("/").split("/") if part]
+
+
+class TeamMembership(TenantModel):
+    """Person in team from valid_from (inclusive) to valid_to (exclusive, null = open)."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="team_memberships")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+
+    history = TenantHistoricalRecords()
+
+    class Meta:
+        ordering = ["person", "valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+                name="team_membership_valid_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "team", "valid_from"])]
+
+    def __str__(self) -> str:
+        return f"{self.person} in {self.team} from {self.valid_from}"
+
+    def clean(self) -> None:
+        if self.valid_to and self.valid_from and self.valid_to <= self.valid_from:
+            raise ValidationError({"valid_to": "Must be after valid from."})
+        if self.person_id and self.valid_from:
+            overlapping = TeamMembership.objects.filter(person_id=self.person_id).exclude(
+                pk=self.pk
+            ).filter(
+                Q(valid_to__isnull=True) | Q(valid_to__gt=self.valid_from),
+            )
+            if self.valid_to:
+                overlapping = overlapping.filter(valid_from__lt=self.valid_to)
+            if overlapping.exists():
+                raise ValidationError(
+                    {"valid_from": "This person is already in a team for part of these dates."}
+                )

@@ -1,0 +1,1 @@
+"""Tenants, memberships and roles, the active-tenant context, and both walls of isolation."""

@@ -1,0 +1,47 @@
+"""Activates the tenant named in `/t/<slug>/…` for members only; everyone else gets a 404."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+
+from .access import membership_for
+from .context import tenant_context
+from .urls import tenant_urlconf
+
+TENANT_PATH = re.compile(r"^/t/(?P<slug>[^/]+)(?:/|$)")
+
+
+class TenantMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        match = TENANT_PATH.match(request.path_info)
+        if match is None:
+            request.tenant = None
+            request.membership = None
+            return self.get_response(request)
+        if not request.user.is_authenticated:
+            # Same answer for every slug, existing or not, so nothing is revealed.
+            return redirect_to_login(request.get_full_path())
+        membership = membership_for(request.user, match["slug"])
+        if membership is None:
+            raise Http404("No such workspace.")
+        tenant = membership.tenant
+        request.tenant = tenant
+        request.membership = membership
+        request.urlconf = tenant_urlconf(tenant.slug)
+        with tenant_context(tenant):
+            response = self.get_response(request)
+            # Lazy querysets in templates must be evaluated while the tenant is still active.
+            render = getattr(response, "render", None)
+            if callable(render) and not getattr(response, "is_rendered", True):
+                response = render()
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+        return response

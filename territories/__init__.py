@@ -1,0 +1,1 @@
+"""Territory tree, assignment rules, effective-dated account assignment and balancing."""
