@@ -13,7 +13,8 @@ from .access import membership_for
 from .context import tenant_context
 from .urls import tenant_urlconf
 
-TENANT_PATH = re.compile(r"^/t/(?P<slug>[^/]+)(?:/|$)")
+TENANT_PATH = re.compile(r"^/t/(?P<slug>[^/]*)(?:/|$)")
+VALID_SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
 
 
 class TenantMiddleware:
@@ -29,7 +30,8 @@ class TenantMiddleware:
         if not request.user.is_authenticated:
             # Same answer for every slug, existing or not, so nothing is revealed.
             return redirect_to_login(request.get_full_path())
-        membership = membership_for(request.user, match["slug"])
+        slug = match["slug"]
+        membership = membership_for(request.user, slug) if VALID_SLUG.match(slug) else None
         if membership is None:
             raise Http404("No such workspace.")
         tenant = membership.tenant

@@ -55,7 +55,7 @@ def test_every_tenant_table_has_a_forced_policy():
 
 
 def test_raw_select_with_tenant_a_active_returns_none_of_b(people):
-    a, b = people
+    a, _ = people
     with tenant_context(a.tenant):
         assert raw_person_names() == {"Alice of A"}
 
