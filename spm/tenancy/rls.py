@@ -53,6 +53,15 @@ def install_rls(using: str = "default") -> list[str]:
     tables = [t for t in tenant_tables() if t in existing]
     app_role = settings.DATABASE_APP_ROLE
     with connection.cursor() as cursor:
+        # `flush` also sends post_migrate, and may run as the application role, which (rightly)
+        # cannot alter tables: only the owner installs policies.
+        cursor.execute(
+            "SELECT tableowner = current_user FROM pg_tables "
+            "WHERE schemaname = current_schema() AND tablename = 'django_migrations'"
+        )
+        row = cursor.fetchone()
+        if row is None or not row[0]:
+            return []
         for table in tables:
             for statement in rls_statements(table):
                 cursor.execute(statement)
