@@ -85,6 +85,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "spm.urls"
+# Pages of one tenant, served under /t/<slug>/ (spm.tenancy.urls builds one URLconf per tenant).
+TENANT_URLCONF = "spm.urls_tenant"
 WSGI_APPLICATION = "spm.wsgi.application"
 
 TEMPLATES = [

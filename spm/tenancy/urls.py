@@ -7,9 +7,11 @@ active tenant's URLs with no slug argument to thread through every call.
 
 from __future__ import annotations
 
+from importlib import import_module
 from types import ModuleType
 from typing import Any
 
+from django.conf import settings
 from django.urls import include, path, reverse
 
 _urlconfs: dict[str, ModuleType] = {}
@@ -18,13 +20,16 @@ _urlconfs: dict[str, ModuleType] = {}
 def tenant_urlconf(slug: str) -> ModuleType:
     module = _urlconfs.get(slug)
     if module is None:
-        from spm import urls as root_urls
-
+        # Named by settings, not imported: the URLconfs sit above every app, tenancy below them.
+        root_urls = import_module(settings.ROOT_URLCONF)
         module = ModuleType(f"spm.urls_for_tenant.{slug}")
         module.urlpatterns = [  # type: ignore[attr-defined]
-            path(f"t/{slug}/", include("spm.urls_tenant")),
+            path(f"t/{slug}/", include(settings.TENANT_URLCONF)),
             *root_urls.urlpatterns,
         ]
+        for handler in ("handler400", "handler403", "handler404", "handler500"):
+            if hasattr(root_urls, handler):
+                setattr(module, handler, getattr(root_urls, handler))
         _urlconfs[slug] = module
     return module
 
