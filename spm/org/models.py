@@ -1,6 +1,9 @@
-"""Person (anyone who can be credited or manage), Team (a tree), effective-dated team membership."""
+"""Person (anyone who can be credited or manage), Team (a tree), effective-dated team membership,
+and Period (a fiscal month, quarter or year of the tenant's calendar)."""
 
 from __future__ import annotations
+
+import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -115,7 +118,11 @@ class TeamMembership(TenantModel):
                 name="team_membership_valid_range",
             ),
         ]
-        indexes = [models.Index(fields=["tenant", "team", "valid_from"])]
+        indexes = [
+            models.Index(fields=["tenant", "team", "valid_from"]),
+            # "Which team was this person in on that day" (manager chain, crediting rollups).
+            models.Index(fields=["tenant", "person", "valid_from"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.person} in {self.team} from {self.valid_from}"
@@ -135,3 +142,64 @@ class TeamMembership(TenantModel):
                 raise ValidationError(
                     {"valid_from": "This person is already in a team for part of these dates."}
                 )
+
+
+class PeriodKind(models.TextChoices):
+    MONTH = "month", "Month"
+    QUARTER = "quarter", "Quarter"
+    YEAR = "year", "Year"
+
+
+class PeriodStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    LOCKED = "locked", "Locked"
+
+
+class Period(TenantModel):
+    """A fiscal month, quarter or year: start inclusive, end exclusive.
+
+    Generated from the tenant's fiscal-year start month by `periods_generate`; a fiscal year is
+    named after the calendar year it ends in (Feb start: FY2027 = Feb 2026 to Jan 2027). Finance
+    locks a period once it has been paid, so later calculations cannot rewrite it.
+    """
+
+    kind = models.CharField(max_length=8, choices=PeriodKind.choices)
+    fiscal_year = models.PositiveSmallIntegerField()
+    number = models.PositiveSmallIntegerField(help_text="1-based within the fiscal year.")
+    start_date = models.DateField(help_text="First day, inclusive.")
+    end_date = models.DateField(help_text="Day after the last day (exclusive).")
+    label = models.CharField(max_length=40)
+    status = models.CharField(
+        max_length=8, choices=PeriodStatus.choices, default=PeriodStatus.OPEN
+    )
+
+    history = TenantHistoricalRecords()
+
+    class Meta:
+        ordering = ["start_date", "-end_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "kind", "fiscal_year", "number"], name="period_unique_number"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "kind", "start_date"], name="period_unique_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__gt=F("start_date")), name="period_ends_after_start"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "kind", "end_date"])]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status == PeriodStatus.LOCKED
+
+    @property
+    def last_day(self) -> datetime.date:
+        return self.end_date - datetime.timedelta(days=1)
+
+    def contains(self, day: datetime.date) -> bool:
+        return self.start_date <= day < self.end_date

@@ -1,0 +1,282 @@
+"""CRM facts: configurable Stages, Accounts, Deals with their stage history, Leads and Activities.
+
+Every row carries the CRM's `external_id`, unique per tenant, so imports and the API upsert by it.
+Money is NUMERIC(14,2) in the deal's or tenant's currency, never a float.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from spm.org.models import Person
+from spm.tenancy.history import TenantHistoricalRecords
+from spm.tenancy.models import CURRENCY_VALIDATOR, TenantModel
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
+
+
+class ForecastCategory(models.TextChoices):
+    """Salesforce's forecast categories, which most CRMs export under the same names."""
+
+    PIPELINE = "pipeline", "Pipeline"
+    BEST_CASE = "best_case", "Best case"
+    COMMIT = "commit", "Commit"
+    CLOSED = "closed", "Closed"
+    OMITTED = "omitted", "Omitted"
+
+
+class DealStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class DealType(models.TextChoices):
+    NEW = "new", "New business"
+    EXPANSION = "expansion", "Expansion"
+    RENEWAL = "renewal", "Renewal"
+
+
+class Segment(models.TextChoices):
+    SMB = "smb", "SMB"
+    MID_MARKET = "mid_market", "Mid-market"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", "New"
+    WORKING = "working", "Working"
+    CONVERTED = "converted", "Converted"
+    DISQUALIFIED = "disqualified", "Disqualified"
+
+
+class ActivityKind(models.TextChoices):
+    CALL = "call", "Call"
+    EMAIL = "email", "Email"
+    MEETING = "meeting", "Meeting"
+    DEMO = "demo", "Demo"
+
+
+class Stage(TenantModel):
+    """A step of the tenant's sales process. Won and lost stages close a deal."""
+
+    name = models.CharField(max_length=100)
+    order = models.PositiveSmallIntegerField(help_text="Position in the funnel, lowest first.")
+    default_probability = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Chance of winning a deal in this stage, in percent (0-100).",
+    )
+    forecast_category = models.CharField(
+        max_length=16, choices=ForecastCategory.choices, default=ForecastCategory.PIPELINE
+    )
+    is_won = models.BooleanField(default=False)
+    is_lost = models.BooleanField(default=False)
+
+    history = TenantHistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="stage_unique_name"),
+            models.CheckConstraint(
+                condition=~(Q(is_won=True) & Q(is_lost=True)), name="stage_not_won_and_lost"
+            ),
+            models.CheckConstraint(
+                condition=Q(default_probability__gte=0) & Q(default_probability__lte=100),
+                name="stage_probability_percent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def deal_status(self) -> str:
+        if self.is_won:
+            return DealStatus.WON
+        if self.is_lost:
+            return DealStatus.LOST
+        return DealStatus.OPEN
+
+
+class Account(TenantModel):
+    external_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    industry = models.CharField(max_length=100, blank=True)
+    segment = models.CharField(max_length=16, choices=Segment.choices, default=Segment.SMB)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code.")
+    region = models.CharField(max_length=100, blank=True, help_text="State, province or area.")
+    postal_code = models.CharField(max_length=20, blank=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    annual_revenue = models.DecimalField(
+        max_digits=16, decimal_places=2, null=True, blank=True, validators=NON_NEGATIVE
+    )
+    potential = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        validators=NON_NEGATIVE,
+        help_text="What the account could buy from us in a year (territory balancing input).",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "external_id"], name="account_external_id"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "name"]),
+            models.Index(fields=["tenant", "country", "region", "postal_code"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Deal(TenantModel):
+    """An opportunity. `status` mirrors the stage (won / lost / open) so it can be indexed."""
+
+    external_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=255, blank=True)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="deals")
+    owner = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="deals")
+    amount = models.DecimalField(**MONEY, validators=NON_NEGATIVE)
+    currency = models.CharField(max_length=3, validators=[CURRENCY_VALIDATOR])
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
+    forecast_category = models.CharField(max_length=16, choices=ForecastCategory.choices)
+    status = models.CharField(max_length=8, choices=DealStatus.choices, editable=False)
+    created_date = models.DateField()
+    close_date = models.DateField(help_text="Actual close date, or the expected one while open.")
+    product_line = models.CharField(max_length=100, blank=True)
+    deal_type = models.CharField(max_length=16, choices=DealType.choices, default=DealType.NEW)
+    units = models.PositiveIntegerField(default=1)
+    lost_reason = models.CharField(max_length=255, blank=True)
+    margin = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="Gross margin in the deal's currency, if known."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-close_date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "external_id"], name="deal_external_id"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="deal_amount_not_negative"),
+        ]
+        indexes = [
+            # Bookings by owner and period: won deals of a person, by close date.
+            models.Index(
+                fields=["tenant", "owner", "close_date"],
+                condition=Q(status="won"),
+                name="deal_won_by_owner_close",
+            ),
+            # Pipeline by stage: open deals per stage, bounded by expected close date.
+            models.Index(
+                fields=["tenant", "stage", "close_date"],
+                condition=Q(status="open"),
+                name="deal_open_by_stage_close",
+            ),
+            models.Index(fields=["tenant", "close_date"], name="deal_by_close_date"),
+            models.Index(fields=["tenant", "owner", "status"], name="deal_by_owner_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id
+
+
+class DealStageHistory(TenantModel):
+    """One stage change of a deal; the first row of a deal has no `from_stage`.
+
+    The raw material of funnel conversion and velocity. Written only by the deal services.
+    """
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_history")
+    from_stage = models.ForeignKey(
+        Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["deal", "changed_at", "pk"]
+        verbose_name_plural = "deal stage history"
+        indexes = [
+            models.Index(fields=["tenant", "deal", "changed_at"], name="stagehist_by_deal"),
+            models.Index(fields=["tenant", "to_stage", "changed_at"], name="stagehist_by_stage"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.from_stage_id} -> {self.to_stage_id} at {self.changed_at}"
+
+
+class Lead(TenantModel):
+    external_id = models.CharField(max_length=64)
+    source = models.CharField(max_length=64, blank=True, help_text="e.g. inbound, event, partner.")
+    status = models.CharField(max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    owner = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+    )
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    converted_deal = models.ForeignKey(
+        Deal, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads",
+        help_text="The deal this lead became, if it converted.",
+    )
+    created_at = models.DateTimeField()
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    converted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "external_id"], name="lead_external_id"),
+            models.CheckConstraint(
+                condition=Q(first_response_at__isnull=True)
+                | Q(first_response_at__gte=F("created_at")),
+                name="lead_response_after_creation",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "owner", "created_at"], name="lead_by_owner_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class Activity(TenantModel):
+    external_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, choices=ActivityKind.choices)
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="activities")
+    deal = models.ForeignKey(
+        Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
+    )
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name_plural = "activities"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "external_id"], name="activity_external_id"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "person", "at"], name="activity_by_person_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.person_id} at {self.at}"
