@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from django.http import HttpRequest, HttpResponse
 
 from spm.tenancy.context import get_active_tenant
 
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("spm_request_id", default="-")
+NO_REQUEST_ID = "-"
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "spm_request_id", default=NO_REQUEST_ID
+)
+
+
+def current_request_id() -> str:
+    """The id of the request (or task) being served, "-" outside one."""
+    return _request_id.get()
+
+
+@contextlib.contextmanager
+def bound_request_id(request_id: str) -> Iterator[str]:
+    """Tag every log line of the block with `request_id` (tasks use it; requests get the header)."""
+    token = _request_id.set(request_id)
+    try:
+        yield request_id
+    finally:
+        _request_id.reset(token)
 
 
 class ContextFilter(logging.Filter):

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -152,7 +153,22 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A message becomes visible to another worker only after this long; it must exceed the longest
 # hard time limit, or a slow task would run twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
-CELERY_BEAT_SCHEDULE: dict = {}
+# Redelivery after a lost worker is decided per task: only idempotent tasks (spm.tasks.tenant_task
+# with idempotent=True) acknowledge late and are requeued when their worker dies.
+CELERY_TASK_ACKS_LATE = False
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+CELERY_IMPORTS = ["spm.tasks"]
+# Worker and beat log through LOGGING below (JSON lines with tenant and request id).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# One beat process sends these; times are UTC. `expires` (about 1.5x the interval) drops a run
+# that waited so long in the queue that the next one is already due.
+CELERY_BEAT_SCHEDULE: dict = {
+    "clear-expired-sessions": {
+        "task": "spm.tasks.clear_expired_sessions",
+        "schedule": crontab(minute=17, hour=3),
+        "options": {"expires": 36 * 60 * 60},
+    },
+}
 
 # ------------------------------------------------------------------------------------------------
 # Auth
@@ -195,6 +211,10 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if TESTING else "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+    # Preloading is a near-irreversible promise for the whole domain, so it stays the operator's
+    # choice (SECURE_HSTS_PRELOAD=1) and its absence is not a deployment warning.
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 # /healthz answers plain HTTP for load balancers and container probes.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
