@@ -1,8 +1,12 @@
-"""Platform pages outside any tenant: the workspace picker and the health check."""
+"""The workspace picker at /, each tenant's role home page at /t/<slug>/, and the health check."""
 
 from __future__ import annotations
 
+import calendar
+import datetime
 import logging
+import zoneinfo
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
@@ -11,17 +15,30 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from spm.org.models import Team
+from spm.org.selectors import (
+    manager_chain,
+    people_visible_to,
+    person_for_user,
+    team_of_person,
+)
 from spm.tenancy.access import memberships_of
+from spm.tenancy.models import Role, Tenant
+from spm.tenancy.urls import tenant_reverse
 
 logger = logging.getLogger(__name__)
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """Straight into the only workspace; a picker for several; a friendly page for none."""
     memberships = memberships_of(request.user)
     if len(memberships) == 1:
-        return redirect(f"/t/{memberships[0].tenant.slug}/")
-    return render(request, "home_picker.html", {"memberships": memberships})
+        return redirect(tenant_reverse(memberships[0].tenant, "tenant-home"))
+    workspaces = [
+        {"membership": m, "url": tenant_reverse(m.tenant, "tenant-home")} for m in memberships
+    ]
+    return render(request, "home_picker.html", {"workspaces": workspaces})
 
 
 @never_cache
@@ -63,17 +80,34 @@ HOME_TEMPLATES = {
     "rep": "home/rep.html",
 }
 
+#: A manager's home lists this many of their people; the count says how many there are in all.
+TEAM_LIST_LIMIT = 25
+
+
+def _tenant_today(tenant: Tenant) -> datetime.date:
+    # "Today" decides which team memberships are current, so it is the tenant's calendar day.
+    return datetime.datetime.now(tz=zoneinfo.ZoneInfo(tenant.timezone)).date()
+
 
 def tenant_home(request: HttpRequest) -> HttpResponse:
     """The tenant's home page, one per role; shows only what exists, never invented numbers."""
-    from django.utils import timezone
-
-    from spm.org.selectors import people_visible_to, person_for_user
-
     membership = request.membership
-    today = timezone.localdate()
-    context = {
-        "me": person_for_user(user=request.user),
-        "people_count": people_visible_to(membership=membership, on=today).count(),
-    }
+    today = _tenant_today(request.tenant)
+    me = person_for_user(user=request.user)
+    people = people_visible_to(membership=membership, on=today)
+    context: dict[str, Any] = {"me": me, "today": today, "people_count": people.count()}
+    if me is not None:
+        context["my_team"] = team_of_person(person=me, on=today)
+        chain = manager_chain(person=me, on=today)
+        context["my_manager"] = chain[0] if chain else None
+    if membership.role == Role.ADMIN:
+        context["team_count"] = Team.objects.count()
+        context["fiscal_year_start"] = calendar.month_name[request.tenant.fiscal_year_start_month]
+    if membership.role == Role.MANAGER:
+        reports = people.exclude(pk=me.pk) if me is not None else people.none()
+        context["reports"] = list(reports.order_by("name")[:TEAM_LIST_LIMIT])
+        context["reports_count"] = context["people_count"] - (1 if me is not None else 0)
+        context["managed_teams"] = (
+            list(Team.objects.filter(manager=me).order_by("path")) if me is not None else []
+        )
     return render(request, HOME_TEMPLATES[membership.role], context)
