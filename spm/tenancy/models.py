@@ -1,13 +1,19 @@
-"""Tenant, Membership with its role, and the abstract base every tenant-owned model inherits."""
+"""Tenant, Membership with its role, API keys, and the abstract base of tenant-owned models."""
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import hmac
+import secrets
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 
 from .context import require_active_tenant
 
@@ -139,3 +145,95 @@ class TenantModel(models.Model):
                 raise ValidationError(
                     {field.name: "Refers to a record of another tenant."}
                 )
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def usable(self) -> ApiKeyQuerySet:
+        return self.filter(revoked_at__isnull=True, tenant__is_active=True)
+
+
+class ApiKey(models.Model):
+    """A secret that lets another system (a CRM) use the REST API of one tenant.
+
+    Platform-level like Membership: it is looked up before any tenant is active, by its public
+    `prefix`. Only a SHA-256 digest of the secret part is stored, so a leaked table does not leak
+    working keys; the full key is shown once, when it is issued. The secret carries 256 random
+    bits, which is why a fast digest is enough here where a password would need a slow one.
+    """
+
+    PREFIX_LENGTH = 12
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, help_text="Which system uses it, e.g. Salesforce sync.")
+    prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True, editable=False)
+    secret_sha256 = models.CharField(max_length=64, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "API key"
+        indexes = [models.Index(fields=["tenant", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @staticmethod
+    def digest(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, tenant: Tenant, name: str, created_by: Any = None) -> tuple[ApiKey, str]:
+        """Create a key; returns it with the full secret, which is never available again."""
+        prefix = secrets.token_hex(cls.PREFIX_LENGTH // 2)
+        secret = secrets.token_urlsafe(32)
+        key = cls.objects.create(
+            tenant=tenant,
+            name=name,
+            prefix=prefix,
+            secret_sha256=cls.digest(secret),
+            created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+        )
+        return key, f"spm_{prefix}_{secret}"
+
+    @classmethod
+    def match(cls, raw: str) -> ApiKey | None:
+        """The usable key `raw` spells, or None (malformed, unknown, wrong secret or revoked)."""
+        scheme, _, rest = raw.partition("_")
+        prefix, _, secret = rest.partition("_")
+        if scheme != "spm" or len(prefix) != cls.PREFIX_LENGTH or not secret:
+            return None
+        if not all(c in "0123456789abcdef" for c in prefix):
+            return None
+        key = cls.objects.usable().select_related("tenant").filter(prefix=prefix).first()
+        # The digest is compared even for an unknown prefix, so timing does not tell the two apart.
+        expected = key.secret_sha256 if key is not None else "0" * 64
+        if not hmac.compare_digest(expected, cls.digest(secret)) or key is None:
+            return None
+        return key
+
+    def touch(self, *, now: Any = None, every_seconds: int = 60) -> None:
+        """Record use, at most once a minute, so a busy sync does not write on every request."""
+        now = now or timezone.now()
+        stale = now - datetime.timedelta(seconds=every_seconds)
+        if self.last_used_at is None or self.last_used_at < stale:
+            ApiKey.objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            ApiKey.objects.filter(pk=self.pk, revoked_at__isnull=True).update(
+                revoked_at=self.revoked_at
+            )
