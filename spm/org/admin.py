@@ -1,13 +1,24 @@
-from django.contrib import admin
+"""Tenant admin for people and the team tree; team writes go through spm.org.services."""
 
-from spm.tenancy.admin_site import TenantModelAdmin, tenant_admin_site
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+from spm.tenancy.admin_site import (
+    TenantInline,
+    TenantModelAdmin,
+    TenantModelForm,
+    tenant_admin_site,
+)
 
 from .models import Person, Team, TeamMembership
+from .services import team_create, team_move
 
 
-class TeamMembershipInline(admin.TabularInline):
+class TeamMembershipInline(TenantInline):
     model = TeamMembership
-    extra = 0
     autocomplete_fields = ["team"]
 
 
@@ -19,11 +30,40 @@ class PersonAdmin(TenantModelAdmin):
     inlines = [TeamMembershipInline]
 
 
+class TeamAdminForm(TenantModelForm):
+    def clean_parent(self) -> Team | None:
+        parent = self.cleaned_data.get("parent")
+        team = self.instance
+        # team_move refuses this too, but by then the form is gone and it would be a 500; the
+        # same rule here puts the message on the field.
+        if parent is not None and team.pk is not None and (
+            parent.pk == team.pk or (team.path and parent.path.startswith(team.path))
+        ):
+            raise ValidationError("A team cannot move under itself or its own subtree.")
+        return parent
+
+
 @admin.register(Team, site=tenant_admin_site)
 class TeamAdmin(TenantModelAdmin):
-    list_display = ["name", "parent", "manager"]
+    form = TeamAdminForm
+    list_display = ["name", "parent", "manager", "path"]
     search_fields = ["name"]
     autocomplete_fields = ["parent", "manager"]
+    readonly_fields = ["path"]
+
+    def save_model(self, request: HttpRequest, obj: Team, form, change: bool) -> None:
+        # The materialised path is only right when the services write it.
+        if not change:
+            created = team_create(name=obj.name, parent=obj.parent, manager=obj.manager)
+            obj.pk, obj.path = created.pk, created.path
+            obj._state.adding = False
+            obj._state.db = created._state.db
+            return
+        obj._history_user = request.user
+        new_parent = obj.parent
+        obj.save()
+        if "parent" in form.changed_data:
+            team_move(team=obj, parent=new_parent)
 
 
 @admin.register(TeamMembership, site=tenant_admin_site)
