@@ -280,3 +280,57 @@ class Activity(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.person_id} at {self.at}"
+
+
+class ImportKind(models.TextChoices):
+    PEOPLE = "people", "People"
+    ACCOUNTS = "accounts", "Accounts"
+    DEALS = "deals", "Deals"
+    LEADS = "leads", "Leads"
+    ACTIVITIES = "activities", "Activities"
+
+
+class ImportStatus(models.TextChoices):
+    PREVIEWED = "previewed", "Previewed"
+    APPLIED = "applied", "Applied"
+    FAILED = "failed", "Failed"
+
+
+class ImportBatch(TenantModel):
+    """One uploaded file: previewed first, then applied whole or not at all.
+
+    The file is kept here until it is applied, so applying re-reads and re-checks what was
+    previewed instead of trusting anything the browser sends back.
+    """
+
+    kind = models.CharField(max_length=16, choices=ImportKind.choices)
+    file_name = models.CharField(max_length=255)
+    sheet = models.CharField(max_length=100, blank=True, help_text="The sheet read from a workbook.")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    status = models.CharField(
+        max_length=16, choices=ImportStatus.choices, default=ImportStatus.PREVIEWED
+    )
+    content = models.BinaryField(default=b"", editable=False)
+    row_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    error_report = models.JSONField(
+        default=list, blank=True, help_text="Every problem found: row, column, reason, value."
+    )
+    notices = models.JSONField(default=list, blank=True)
+    preview = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "import batches"
+        indexes = [models.Index(fields=["tenant", "created_at"], name="importbatch_by_created")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} from {self.file_name}"
