@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime
 import logging
 import uuid
 from collections.abc import Callable, Iterator
 
 from django.http import HttpRequest, HttpResponse
+from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
 from spm.tenancy.context import get_active_tenant
 
@@ -31,6 +33,14 @@ def bound_request_id(request_id: str) -> Iterator[str]:
         yield request_id
     finally:
         _request_id.reset(token)
+
+
+class JsonFormatter(_JsonFormatter):
+    """JSON lines whose time is ISO 8601 in UTC with milliseconds, whatever the host's zone."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.datetime.fromtimestamp(record.created, tz=datetime.UTC)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class ContextFilter(logging.Filter):

@@ -276,7 +276,7 @@ LOGGING = {
     "filters": {"context": {"()": "spm.logging.ContextFilter"}},
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "spm.logging.JsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(tenant)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
@@ -53,3 +54,81 @@ class PersonFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name")
     email = factory.LazyAttribute(lambda o: f"{o.employee_id.lower()}@example.com")
     hire_date = datetime.date(2024, 1, 1)
+
+
+# -- sales data: teams and CRM facts (need an active tenant, like PersonFactory) ---------------
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    """Built through team_create so the materialised path is right."""
+
+    class Meta:
+        model = "org.Team"
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    parent = None
+    manager = None
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from spm.org.services import team_create
+
+        return team_create(**kwargs)
+
+
+class StageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.Stage"
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Stage {n}")
+    order = factory.Sequence(lambda n: n)
+    default_probability = Decimal("20.00")
+    forecast_category = "pipeline"
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.Account"
+
+    external_id = factory.Sequence(lambda n: f"ACC-{n:06d}")
+    name = factory.Faker("company")
+    segment = "mid_market"
+    country = "US"
+    region = "CA"
+
+
+class DealFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.Deal"
+
+    external_id = factory.Sequence(lambda n: f"DEAL-{n:06d}")
+    account = factory.SubFactory(AccountFactory)
+    owner = factory.SubFactory(PersonFactory)
+    stage = factory.SubFactory(StageFactory)
+    amount = Decimal("10000.00")
+    currency = "USD"
+    forecast_category = factory.LazyAttribute(lambda o: o.stage.forecast_category)
+    status = factory.LazyAttribute(lambda o: o.stage.deal_status)
+    created_date = datetime.date(2025, 1, 6)
+    close_date = datetime.date(2025, 3, 28)
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.Lead"
+
+    external_id = factory.Sequence(lambda n: f"LEAD-{n:06d}")
+    source = "inbound"
+    owner = factory.SubFactory(PersonFactory)
+    created_at = datetime.datetime(2025, 1, 6, 9, 0, tzinfo=datetime.UTC)
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.Activity"
+
+    external_id = factory.Sequence(lambda n: f"ACT-{n:06d}")
+    kind = "call"
+    person = factory.SubFactory(PersonFactory)
+    at = datetime.datetime(2025, 1, 7, 10, 0, tzinfo=datetime.UTC)

@@ -1,15 +1,24 @@
-"""Reads over people and teams, each in a constant number of queries."""
+"""Reads over people, teams and fiscal periods, each in a constant number of queries."""
 
 from __future__ import annotations
 
 import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import (
+    CharField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+)
+from django.db.models.lookups import StartsWith
 
 from spm.tenancy.models import Membership
 from spm.tenancy.permissions import can_see_everyone, has_role
 
-from .models import Person, Team, TeamMembership
+from .models import Period, Person, Team, TeamMembership
 
 
 def _valid_on(day: datetime.date) -> Q:
@@ -45,16 +54,19 @@ def manager_chain(*, person: Person, on: datetime.date) -> list[Person]:
 
 
 def subtree_person_ids(*, manager: Person, on: datetime.date) -> set[int]:
-    """Everyone in the teams the manager leads, and below, as of `on` (one query)."""
-    managed_paths = Team.objects.filter(manager=manager).values_list("path", flat=True)
-    paths = list(managed_paths)
-    if not paths:
-        return set()
-    in_subtree = Q()
-    for path in paths:
-        in_subtree |= Q(team__path__startswith=path)
+    """Everyone in the teams the manager leads, and below, as of `on` (one query).
+
+    A member's team is in the subtree when its materialised path starts with the path of a team
+    the manager leads; the test runs inside the database, so depth costs no extra query.
+    """
+    member_path = ExpressionWrapper(OuterRef("team__path"), output_field=CharField())
+    led_team_above = Team.objects.filter(manager=manager).filter(
+        StartsWith(member_path, F("path"))
+    )
     return set(
-        TeamMembership.objects.filter(_valid_on(on), in_subtree).values_list("person_id", flat=True)
+        TeamMembership.objects.filter(_valid_on(on), Exists(led_team_above))
+        .values_list("person_id", flat=True)
+        .distinct()
     )
 
 
@@ -75,3 +87,23 @@ def people_visible_to(*, membership: Membership, on: datetime.date) -> QuerySet[
     people = Person.objects.all()
     ids = visible_person_ids(membership=membership, on=on)
     return people if ids is None else people.filter(pk__in=ids)
+
+
+def period_of_date(*, day: datetime.date, kind: str) -> Period | None:
+    """The active tenant's period of `kind` containing `day`, if it has been generated."""
+    return Period.objects.filter(kind=kind, start_date__lte=day, end_date__gt=day).first()
+
+
+def period_previous(*, period: Period) -> Period | None:
+    return Period.objects.filter(kind=period.kind, end_date=period.start_date).first()
+
+
+def period_next(*, period: Period) -> Period | None:
+    return Period.objects.filter(kind=period.kind, start_date=period.end_date).first()
+
+
+def periods_within(*, period: Period, kind: str) -> QuerySet[Period]:
+    """The periods of `kind` inside `period` (the months of a quarter, the quarters of a year)."""
+    return Period.objects.filter(
+        kind=kind, start_date__gte=period.start_date, end_date__lte=period.end_date
+    ).order_by("start_date")

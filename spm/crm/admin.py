@@ -1,0 +1,92 @@
+"""CRM models in the tenant admin. Deal stage history is read-only: only the services write it."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from spm.tenancy.admin_site import TenantInline, TenantModelAdmin, tenant_admin_site
+
+from .models import Account, Activity, Deal, DealStageHistory, Lead, Stage
+
+
+@admin.register(Stage, site=tenant_admin_site)
+class StageAdmin(TenantModelAdmin):
+    list_display = ["name", "order", "default_probability", "forecast_category", "is_won",
+                    "is_lost"]
+    list_editable = ["order"]
+    search_fields = ["name"]
+
+
+@admin.register(Account, site=tenant_admin_site)
+class AccountAdmin(TenantModelAdmin):
+    list_display = ["name", "external_id", "segment", "industry", "country", "region"]
+    list_filter = ["segment", "country"]
+    search_fields = ["name", "external_id"]
+    show_full_result_count = False
+
+
+class DealStageHistoryInline(TenantInline):
+    model = DealStageHistory
+    fields = ["changed_at", "from_stage", "to_stage", "changed_by"]
+    readonly_fields = fields
+    ordering = ["changed_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Deal, site=tenant_admin_site)
+class DealAdmin(TenantModelAdmin):
+    list_display = ["external_id", "name", "account", "owner", "amount", "currency", "stage",
+                    "status", "close_date"]
+    list_filter = ["status", "stage", "deal_type", "forecast_category"]
+    list_select_related = ["account", "owner", "stage"]
+    search_fields = ["external_id", "name", "account__name", "owner__name"]
+    autocomplete_fields = ["account", "owner"]
+    date_hierarchy = "close_date"
+    show_full_result_count = False
+    inlines = [DealStageHistoryInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        # A stage change must go through deal_change_stage so it lands in the history.
+        return ["stage", "status"] if obj is not None else ["status"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            obj.status = obj.stage.deal_status
+        super().save_model(request, obj, form, change)
+        if not change:
+            DealStageHistory.objects.create(
+                deal=obj, to_stage=obj.stage, changed_at=obj.updated_at,
+                changed_by=request.user,
+            )
+
+
+@admin.register(Lead, site=tenant_admin_site)
+class LeadAdmin(TenantModelAdmin):
+    list_display = ["external_id", "source", "status", "owner", "created_at",
+                    "first_response_at", "converted_at"]
+    list_filter = ["status", "source"]
+    list_select_related = ["owner"]
+    search_fields = ["external_id"]
+    autocomplete_fields = ["owner", "account"]
+    raw_id_fields = ["converted_deal"]
+    show_full_result_count = False
+
+
+@admin.register(Activity, site=tenant_admin_site)
+class ActivityAdmin(TenantModelAdmin):
+    list_display = ["external_id", "kind", "person", "deal", "lead", "at"]
+    list_filter = ["kind"]
+    list_select_related = ["person", "deal", "lead"]
+    search_fields = ["external_id", "person__name"]
+    autocomplete_fields = ["person"]
+    raw_id_fields = ["deal", "lead"]
+    show_full_result_count = False

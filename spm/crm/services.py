@@ -1,0 +1,286 @@
+"""Writes for CRM facts: stage changes with their history, and keyed bulk upserts of deals,
+accounts, leads and activities that imports and the API share."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from spm.org.bulk import (
+    Column,
+    RowError,
+    RowsInvalid,
+    UpsertResult,
+    choice,
+    count,
+    day,
+    moment,
+    money,
+    plan_upsert,
+    reference,
+    text,
+    write_upsert,
+)
+from spm.org.models import Person
+from spm.tenancy.context import require_active_tenant
+
+from .models import (
+    Account,
+    Activity,
+    ActivityKind,
+    Deal,
+    DealStageHistory,
+    DealType,
+    ForecastCategory,
+    Lead,
+    LeadStatus,
+    Segment,
+    Stage,
+)
+
+__all__ = [
+    "RowError",
+    "RowsInvalid",
+    "UpsertResult",
+    "accounts_upsert",
+    "activities_upsert",
+    "deal_change_stage",
+    "deals_upsert",
+    "leads_upsert",
+]
+
+
+def _currency(value: Any) -> str:
+    code = str(value or "").strip().upper()
+    if len(code) != 3 or not code.isalpha() or not code.isascii():
+        raise ValueError(f"{value!r} is not a three-letter currency code")
+    return code
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+@transaction.atomic
+def deal_change_stage(
+    *,
+    deal: Deal,
+    stage: Stage,
+    actor: Any = None,
+    at: datetime.datetime | None = None,
+    lost_reason: str | None = None,
+) -> Deal:
+    """Move a deal to `stage`, recording the change; a move to the stage it is in does nothing.
+
+    The forecast category follows the new stage's default, as it does in the CRMs we import from.
+    """
+    if stage.tenant_id != deal.tenant_id:
+        raise ValidationError({"stage": "Refers to a record of another tenant."})
+    locked = Deal.objects.select_for_update().get(pk=deal.pk)
+    if locked.stage_id == stage.pk:
+        return locked
+    DealStageHistory.objects.create(
+        deal=locked,
+        from_stage_id=locked.stage_id,
+        to_stage=stage,
+        changed_at=at or timezone.now(),
+        changed_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    locked.stage = stage
+    locked.status = stage.deal_status
+    locked.forecast_category = stage.forecast_category
+    fields = ["stage", "status", "forecast_category", "updated_at"]
+    if lost_reason is not None:
+        locked.lost_reason = lost_reason
+        fields.append("lost_reason")
+    locked.save(update_fields=fields)
+    return locked
+
+
+def _deal_columns(currency: str) -> list[Column]:
+    return [
+        Column("name", text(255), default=""),
+        Column("account_id", reference(), required=True, references=Account),
+        Column("owner_id", reference(), required=True, references=Person),
+        Column("stage_id", reference(), required=True, references=Stage),
+        Column("amount", money(), required=True),
+        Column("currency", _currency, default=currency),
+        Column("forecast_category", choice(ForecastCategory)),
+        Column("created_date", day(), default=_today),
+        Column("close_date", day(), required=True),
+        Column("product_line", text(100), default=""),
+        Column("deal_type", choice(DealType), default=DealType.NEW),
+        Column("units", count(), default=1),
+        Column("lost_reason", text(255), default=""),
+        Column("margin", money(negative=True, nullable=True)),
+    ]
+
+
+@transaction.atomic
+def deals_upsert(
+    *, rows: Sequence[Mapping[str, Any]], actor: Any = None, batch_size: int = 2000
+) -> UpsertResult:
+    """Create or update deals by `external_id`; all rows are written or none.
+
+    A row holds model attnames (`account_id`, `owner_id`, `stage_id`, ...), already resolved by
+    the caller; columns it omits keep their stored values. An optional `stage_changed_at` per row
+    says when the CRM saw the stage change (default: now). Every new deal gets a first stage
+    history row and every stage change another; a row that changes nothing writes nothing, so
+    re-importing the same file is a no-op.
+    """
+    tenant = require_active_tenant()
+    columns = _deal_columns(tenant.currency)
+    plan = plan_upsert(
+        Deal, rows=rows, key="external_id", columns=columns, extra_keys=["stage_changed_at"]
+    )
+    stages = {s.pk: s for s in Stage.objects.all()}
+    now = timezone.now()
+    stamp = moment(nullable=True)
+    changed_at: dict[int, datetime.datetime] = {}
+    errors: list[RowError] = []
+    for index, *_ in [*plan.creates, *plan.updates]:
+        try:
+            changed_at[index] = stamp(rows[index].get("stage_changed_at")) or now
+        except ValueError as exc:
+            errors.append(RowError(index, "stage_changed_at", str(exc)))
+    if errors:
+        raise RowsInvalid(errors)
+
+    transitions: list[tuple[str, int | None, int, datetime.datetime]] = []
+    for index, values in plan.creates:
+        stage = stages[values["stage_id"]]
+        values["status"] = stage.deal_status
+        if values["forecast_category"] is None:
+            values["forecast_category"] = stage.forecast_category
+        transitions.append((values["external_id"], None, stage.pk, changed_at[index]))
+    for index, _pk, old, values in plan.updates:
+        stage = stages[values["stage_id"]]
+        values["status"] = stage.deal_status
+        if values["stage_id"] != old["stage_id"]:
+            if "forecast_category" not in rows[index]:
+                values["forecast_category"] = stage.forecast_category
+            transitions.append(
+                (values["external_id"], old["stage_id"], stage.pk, changed_at[index])
+            )
+
+    update_fields = [c.name for c in columns] + ["status", "updated_at"]
+    ids = write_upsert(
+        Deal, plan, key="external_id", update_fields=update_fields, batch_size=batch_size
+    )
+    ids.update((str(rows[index]["external_id"]).strip(), pk) for index, pk in plan.unchanged)
+    changed_by_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+    DealStageHistory.objects.bulk_create(
+        [
+            DealStageHistory(
+                deal_id=ids[external_id],
+                from_stage_id=from_stage_id,
+                to_stage_id=to_stage_id,
+                changed_at=at,
+                changed_by_id=changed_by_id,
+            )
+            for external_id, from_stage_id, to_stage_id, at in transitions
+        ],
+        batch_size=batch_size,
+    )
+    return UpsertResult(
+        created=len(plan.creates),
+        updated=len(plan.updates),
+        unchanged=len(plan.unchanged),
+        stage_changes=len(transitions),
+        ids=ids,
+    )
+
+
+def _simple_upsert(
+    model: type,
+    rows: Sequence[Mapping[str, Any]],
+    columns: list[Column],
+    batch_size: int,
+    check: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None,
+) -> UpsertResult:
+    """Upsert by external id; `check` returns (field, reason) problems of one complete row."""
+    plan = plan_upsert(model, rows=rows, key="external_id", columns=columns, check=check)
+    ids = write_upsert(
+        model, plan, key="external_id", update_fields=[c.name for c in columns],
+        batch_size=batch_size,
+    )
+    ids.update((str(rows[index]["external_id"]).strip(), pk) for index, pk in plan.unchanged)
+    return UpsertResult(
+        created=len(plan.creates),
+        updated=len(plan.updates),
+        unchanged=len(plan.unchanged),
+        ids=ids,
+    )
+
+
+def _country(value: Any) -> str:
+    code = text(2)(value).upper()
+    if code and not (code.isalpha() and code.isascii() and len(code) == 2):
+        raise ValueError(f"{value!r} is not a two-letter country code")
+    return code
+
+
+@transaction.atomic
+def accounts_upsert(
+    *, rows: Sequence[Mapping[str, Any]], actor: Any = None, batch_size: int = 2000
+) -> UpsertResult:
+    """Create or update accounts by `external_id`; all rows are written or none."""
+    columns = [
+        Column("name", text(255, required=True), required=True),
+        Column("industry", text(100), default=""),
+        Column("segment", choice(Segment), default=Segment.SMB),
+        Column("country", _country, default=""),
+        Column("region", text(100), default=""),
+        Column("postal_code", text(20), default=""),
+        Column("employees", count(nullable=True)),
+        Column("annual_revenue", money(max_digits=16, nullable=True)),
+        Column("potential", money(nullable=True)),
+    ]
+    return _simple_upsert(Account, rows, columns, batch_size)
+
+
+@transaction.atomic
+def leads_upsert(
+    *, rows: Sequence[Mapping[str, Any]], actor: Any = None, batch_size: int = 2000
+) -> UpsertResult:
+    """Create or update leads by `external_id`; all rows are written or none."""
+    columns = [
+        Column("source", text(64), default=""),
+        Column("status", choice(LeadStatus), default=LeadStatus.NEW),
+        Column("owner_id", reference(nullable=True), references=Person),
+        Column("account_id", reference(nullable=True), references=Account),
+        Column("converted_deal_id", reference(nullable=True), references=Deal),
+        Column("created_at", moment(), required=True),
+        Column("first_response_at", moment(nullable=True)),
+        Column("converted_at", moment(nullable=True)),
+    ]
+    return _simple_upsert(Lead, rows, columns, batch_size, check=_lead_problems)
+
+
+def _lead_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
+    problems = []
+    created = values["created_at"]
+    for name in ("first_response_at", "converted_at"):
+        if values[name] is not None and values[name] < created:
+            problems.append((name, "is before the lead was created"))
+    return problems
+
+
+@transaction.atomic
+def activities_upsert(
+    *, rows: Sequence[Mapping[str, Any]], actor: Any = None, batch_size: int = 2000
+) -> UpsertResult:
+    """Create or update activities by `external_id`; all rows are written or none."""
+    columns = [
+        Column("kind", choice(ActivityKind), required=True),
+        Column("person_id", reference(), required=True, references=Person),
+        Column("deal_id", reference(nullable=True), references=Deal),
+        Column("lead_id", reference(nullable=True), references=Lead),
+        Column("at", moment(), required=True),
+    ]
+    return _simple_upsert(Activity, rows, columns, batch_size)

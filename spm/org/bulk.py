@@ -1,0 +1,361 @@
+"""Keyed bulk upsert of tenant rows (by external id or employee id) for imports and the API.
+
+Rows are cleaned column by column and every problem is reported with its row and field; nothing
+is written unless every row is good. Existing rows and referenced ids are read in chunks and the
+writes are batched, so the number of queries grows with batches, never with rows.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+CHUNK = 5000
+BATCH = 2000
+CENT = Decimal("0.01")
+
+Cleaner = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class RowError:
+    index: int  # position in the rows given, from 0
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"Row {self.index + 1}, {self.field}: {self.message}"
+
+
+class RowsInvalid(ValidationError):
+    """Raised with every row error found; `row_errors` keeps them structured."""
+
+    def __init__(self, errors: Sequence[RowError]) -> None:
+        self.row_errors = list(errors)
+        super().__init__([str(e) for e in self.row_errors])
+
+
+# -- cleaners: each returns the value to store or raises ValueError with a reason ----------------
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def text(max_length: int, *, required: bool = False) -> Cleaner:
+    def clean(value: Any) -> str:
+        if _empty(value):
+            if required:
+                raise ValueError("is required")
+            return ""
+        if not isinstance(value, str | int):
+            raise ValueError("must be text")
+        value = str(value).strip()
+        if len(value) > max_length:
+            raise ValueError(f"is longer than {max_length} characters")
+        return value
+
+    return clean
+
+
+def choice(choices: type[models.TextChoices]) -> Cleaner:
+    """Accepts a stored value or its label, ignoring case ("Closed Won" or "won")."""
+    lookup = {str(v).lower(): v for v in choices.values}
+    lookup.update({str(label).lower(): v for v, label in choices.choices})
+
+    def clean(value: Any) -> str:
+        key = str(value).strip().lower() if value is not None else ""
+        if key not in lookup:
+            allowed = ", ".join(choices.values)
+            raise ValueError(f"{value!r} is not one of {allowed}")
+        return lookup[key]
+
+    return clean
+
+
+def money(*, max_digits: int = 14, negative: bool = False, nullable: bool = False) -> Cleaner:
+    limit = Decimal(10) ** (max_digits - 2)
+
+    def clean(value: Any) -> Decimal | None:
+        if _empty(value):
+            if nullable:
+                return None
+            raise ValueError("is required")
+        if isinstance(value, float | bool):
+            raise ValueError("must be a decimal number given as text or Decimal, not a float")
+        try:
+            amount = Decimal(str(value).strip().replace(",", ""))
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a number") from None
+        if not amount.is_finite():
+            raise ValueError(f"{value!r} is not a number")
+        if amount < 0 and not negative:
+            raise ValueError("cannot be negative")
+        if abs(amount) >= limit:
+            raise ValueError(f"is too large (at most {max_digits - 2} digits before the point)")
+        return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+    return clean
+
+
+def day(*, nullable: bool = False) -> Cleaner:
+    def clean(value: Any) -> datetime.date | None:
+        if _empty(value):
+            if nullable:
+                return None
+            raise ValueError("is required")
+        if isinstance(value, datetime.datetime):
+            return value.date()
+        if isinstance(value, datetime.date):
+            return value
+        try:
+            return datetime.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date (use YYYY-MM-DD)") from None
+
+    return clean
+
+
+def moment(*, nullable: bool = False) -> Cleaner:
+    """A point in time; naive values are read as UTC."""
+
+    def clean(value: Any) -> datetime.datetime | None:
+        if _empty(value):
+            if nullable:
+                return None
+            raise ValueError("is required")
+        if isinstance(value, datetime.datetime):
+            stamp = value
+        elif isinstance(value, datetime.date):
+            stamp = datetime.datetime.combine(value, datetime.time())
+        else:
+            try:
+                stamp = datetime.datetime.fromisoformat(str(value).strip())
+            except ValueError:
+                raise ValueError(f"{value!r} is not a date and time (use ISO 8601)") from None
+        if timezone.is_naive(stamp):
+            stamp = stamp.replace(tzinfo=datetime.UTC)
+        return stamp
+
+    return clean
+
+
+def count(*, nullable: bool = False) -> Cleaner:
+    def clean(value: Any) -> int | None:
+        if _empty(value):
+            if nullable:
+                return None
+            raise ValueError("is required")
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError(f"{value!r} is not a whole number")
+        try:
+            number = int(str(int(value)) if isinstance(value, float) else str(value).strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a whole number") from None
+        if number < 0:
+            raise ValueError("cannot be negative")
+        if number > 2_147_483_647:
+            raise ValueError("is too large")
+        return number
+
+    return clean
+
+
+def reference(*, nullable: bool = False) -> Cleaner:
+    """A primary key; whether it belongs to the active tenant is checked for all rows at once."""
+
+    def clean(value: Any) -> int | None:
+        if _empty(value):
+            if nullable:
+                return None
+            raise ValueError("is required")
+        if isinstance(value, models.Model):
+            return value.pk
+        if isinstance(value, bool):
+            raise ValueError(f"{value!r} is not an id")
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not an id") from None
+
+    return clean
+
+
+@dataclass(frozen=True)
+class Column:
+    """One writable column: its model attname, cleaner, and what happens when a new row lacks it."""
+
+    name: str
+    clean: Cleaner
+    required: bool = False
+    default: Any = None  # a value, or a callable returning one, for new rows lacking the column
+    references: type[models.Model] | None = None
+
+    def default_value(self) -> Any:
+        return self.default() if callable(self.default) else self.default
+
+
+@dataclass
+class UpsertPlan:
+    """What an upsert will do. `values` are complete rows (existing values merged with new)."""
+
+    creates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    updates: list[tuple[int, int, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    unchanged: list[tuple[int, int]] = field(default_factory=list)  # (index, pk)
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stage_changes: int = 0
+    ids: dict[str, int] = field(default_factory=dict)  # key -> primary key, for every row
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def existing_by_key(
+    model: type[models.Model], key: str, keys: Sequence[str], attnames: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    names = ["pk", key, *attnames]
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(keys):
+        for row in model.objects.filter(**{f"{key}__in": chunk}).values(*names):
+            found[row[key]] = row
+    return found
+
+
+def ids_in_tenant(model: type[models.Model], ids: Iterable[int]) -> set[int]:
+    wanted = sorted(set(ids))
+    found: set[int] = set()
+    for chunk in _chunks(wanted):
+        found.update(model.objects.filter(pk__in=chunk).values_list("pk", flat=True))
+    return found
+
+
+def plan_upsert(
+    model: type[models.Model],
+    *,
+    rows: Sequence[Mapping[str, Any]],
+    key: str,
+    columns: Sequence[Column],
+    extra_keys: Iterable[str] = (),
+    check: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None,
+) -> UpsertPlan:
+    """Clean and check every row; return the plan or raise RowsInvalid listing every problem.
+
+    Columns a row leaves out keep their stored value (or get their default on creation), so a
+    caller may send only what changed. `check` sees each complete row (stored values merged with
+    new ones) and returns (field, reason) pairs for rules that span fields.
+    """
+    by_name = {c.name: c for c in columns}
+    allowed = {key, *by_name, *extra_keys}
+    errors: list[RowError] = []
+    cleaned: list[tuple[int, str, dict[str, Any]]] = []
+    seen: dict[str, int] = {}
+    key_clean = text(64, required=True)
+
+    for index, row in enumerate(rows):
+        unknown = sorted(set(row) - allowed)
+        errors.extend(RowError(index, name, "is not a known field") for name in unknown)
+        try:
+            row_key = key_clean(row.get(key))
+        except ValueError as exc:
+            errors.append(RowError(index, key, str(exc)))
+            continue
+        if row_key in seen:
+            first = seen[row_key] + 1
+            errors.append(RowError(index, key, f"{row_key!r} appears twice (first in row {first})"))
+            continue
+        seen[row_key] = index
+        values: dict[str, Any] = {}
+        for name, column in by_name.items():
+            if name not in row:
+                continue
+            try:
+                values[name] = column.clean(row[name])
+            except ValueError as exc:
+                errors.append(RowError(index, name, str(exc)))
+        cleaned.append((index, row_key, values))
+
+    # Referenced ids must exist in the active tenant: the database's foreign keys alone would
+    # accept another tenant's id.
+    for column in columns:
+        if column.references is None:
+            continue
+        referenced = {v[column.name] for _, _, v in cleaned if v.get(column.name) is not None}
+        known = ids_in_tenant(column.references, referenced) if referenced else set()
+        label = column.references._meta.verbose_name
+        for index, _, values in cleaned:
+            ref = values.get(column.name)
+            if ref is not None and ref not in known:
+                errors.append(RowError(index, column.name, f"no {label} with id {ref}"))
+
+    existing = existing_by_key(model, key, [k for _, k, _ in cleaned], by_name)
+    bad_rows = {e.index for e in errors}
+    plan = UpsertPlan()
+    for index, row_key, values in cleaned:
+        old = existing.get(row_key)
+        if old is None:
+            new = {key: row_key}
+            for name, column in by_name.items():
+                if name in values:
+                    new[name] = values[name]
+                elif column.required:
+                    errors.append(RowError(index, name, "is required for a new record"))
+                else:
+                    new[name] = column.default_value()
+            plan.creates.append((index, new))
+            if check is not None and index not in bad_rows and len(new) == len(by_name) + 1:
+                errors.extend(RowError(index, f, reason) for f, reason in check(new))
+            continue
+        merged = {name: old[name] for name in by_name} | values
+        merged[key] = row_key
+        if check is not None and index not in bad_rows:
+            errors.extend(RowError(index, f, reason) for f, reason in check(merged))
+        if all(merged[name] == old[name] for name in by_name):
+            plan.unchanged.append((index, old["pk"]))
+        else:
+            plan.updates.append((index, old["pk"], old, merged))
+    if errors:
+        raise RowsInvalid(sorted(errors, key=lambda e: (e.index, e.field)))
+    return plan
+
+
+def write_upsert(
+    model: type[models.Model],
+    plan: UpsertPlan,
+    *,
+    key: str,
+    update_fields: Sequence[str],
+    batch_size: int = BATCH,
+) -> dict[str, int]:
+    """Insert new rows and rewrite changed ones in batches; returns key -> primary key."""
+    ids: dict[str, int] = {}
+    created = [model(**values) for _, values in plan.creates]
+    model.objects.bulk_create(created, batch_size=batch_size)
+    ids.update((getattr(obj, key), obj.pk) for obj in created)
+    if plan.updates:
+        # INSERT ... ON CONFLICT (tenant, key) DO UPDATE: one statement per batch on both
+        # PostgreSQL and SQLite, where bulk_update would build a CASE per column per row.
+        changed = [model(pk=pk, **values) for _, pk, _, values in plan.updates]
+        model.objects.bulk_create(
+            changed,
+            batch_size=batch_size,
+            update_conflicts=True,
+            unique_fields=["tenant", key],
+            update_fields=list(update_fields),
+        )
+        ids.update((values[key], pk) for _, pk, _, values in plan.updates)
+    return ids
