@@ -44,6 +44,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    """Database and Redis reachability for probes: no login, and no error text in the answer."""
     from django.conf import settings
 
     checks: dict[str, str] = {}
@@ -59,7 +60,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
         try:
             import redis
 
-            redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
+            # Both timeouts: an unroutable host would otherwise hang the probe on connect.
+            client = redis.Redis.from_url(
+                settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+            )
+            try:
+                client.ping()
+            finally:
+                client.close()
             checks["redis"] = "ok"
         except Exception as exc:  # any failure to reach Redis is "unavailable"
             logger.error("healthz: redis unavailable: %s", exc)
