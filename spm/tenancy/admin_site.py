@@ -334,22 +334,28 @@ class TenantModelAdmin(_TenantScopedOptions, SimpleHistoryAdmin):
 
 
 class TenantInlineMixin(_TenantScopedOptions):
-    """Inline of a tenant model inside a TenantModelAdmin: admins edit, finance reads."""
+    """Inline of a tenant model inside a TenantModelAdmin: edited by whoever edits the parent."""
 
     extra = 0
     form = TenantModelForm
+
+    def _can_edit(self, request: HttpRequest) -> bool:
+        membership = getattr(request, "membership", None)
+        parent_admin = self.admin_site._registry.get(self.parent_model)
+        finance_can_edit = getattr(parent_admin, "finance_can_edit", False)
+        return can_configure(membership) or (finance_can_edit and can_use_admin(membership))
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return can_use_admin(getattr(request, "membership", None))
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return can_configure(getattr(request, "membership", None))
+        return self._can_edit(request)
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return can_configure(getattr(request, "membership", None))
+        return self._can_edit(request)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return can_configure(getattr(request, "membership", None))
+        return self._can_edit(request)
 
 
 class TenantInline(TenantInlineMixin, admin.TabularInline):

@@ -265,3 +265,30 @@ def test_the_history_of_a_deleted_row_stays_readable_in_its_own_tenant(client_a,
     assert response.status_code == 200
     assert "Gone Soon" in response.content.decode()
 
+
+
+# -- finance --------------------------------------------------------------------------------
+
+
+def test_inlines_follow_their_parent_admin_on_what_finance_may_edit(tenant_a):
+    from spm.org.admin import TeamMembershipInline
+    from spm.tenancy.admin_site import TenantAdminSite
+    from spm.tenancy.models import Membership
+
+    request = RequestFactory().get("/")
+    request.membership = Membership(tenant=tenant_a, role=Role.FINANCE)
+
+    class ReadOnlyForFinance(TenantModelAdmin):
+        inlines = [TeamMembershipInline]
+
+    class EditableByFinance(ReadOnlyForFinance):
+        finance_can_edit = True
+
+    for parent_admin, may_edit in ((ReadOnlyForFinance, False), (EditableByFinance, True)):
+        site = TenantAdminSite(name="finance_probe")
+        site.register(Person, parent_admin)
+        inline = TeamMembershipInline(Person, site)
+        assert inline.has_view_permission(request)
+        assert inline.has_change_permission(request) is may_edit
+        assert inline.has_add_permission(request) is may_edit
+        assert inline.has_delete_permission(request) is may_edit
