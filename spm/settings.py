@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "spm.tenancy",
     "spm.org",
     "spm.crm",
@@ -257,12 +258,24 @@ STATICFILES_FINDERS = [
 ]
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Requests per API key (spm.api.throttling); a CRM sync of 1,000-row batches stays far below.
+    "DEFAULT_THROTTLE_RATES": {"api_key": os.environ.get("API_THROTTLE_RATE", "600/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SPM API",
     "DESCRIPTION": "Push CRM facts into SPM and read them back, per tenant, with an API key.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from drf-spectacular-sidecar's static files: the docs page works air-gapped.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "DealStatusEnum": "spm.crm.models.DealStatus",
+        "LeadStatusEnum": "spm.crm.models.LeadStatus",
+    },
 }
 
 # ------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from spm import views
 
@@ -25,6 +25,8 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("admin/", admin.site.urls),
+    # REST API for CRMs (/api/v1/), its OpenAPI schema (/api/schema/) and docs (/api/docs/).
+    path("api/", include("spm.api.urls")),
 ]
 
 handler404 = "spm.errors.not_found"

@@ -3,9 +3,14 @@
 from django.urls import path
 
 from spm import views
+from spm.tenancy import views_apikeys
 from spm.tenancy.admin_site import tenant_admin_site
 
 urlpatterns = [
     path("", views.tenant_home, name="tenant-home"),
     path("admin/", tenant_admin_site.urls),
+    path("settings/api-keys/", views_apikeys.apikey_list, name="apikey-list"),
+    path(
+        "settings/api-keys/<int:pk>/revoke/", views_apikeys.apikey_revoke, name="apikey-revoke"
+    ),
 ]
