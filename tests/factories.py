@@ -73,7 +73,17 @@ class TeamFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):
         from spm.org.services import team_create
 
-        return team_create(**kwargs)
+        pk = kwargs.pop("pk", None)
+        if pk is None:
+            return team_create(**kwargs)
+        # Isolation tests pick ids another tenant cannot have; team_create cannot take one, so
+        # the row is saved by hand with the path team_create would have given it.
+        team = model_class(pk=pk, **kwargs)
+        team.save()
+        parent = kwargs.get("parent")
+        team.path = f"{parent.path if parent else '/'}{team.pk}/"
+        team.save(update_fields=["path"])
+        return team
 
 
 class StageFactory(factory.django.DjangoModelFactory):
