@@ -1,6 +1,6 @@
 """Pages of one tenant, mounted under /t/<slug>/ by spm.tenancy.urls."""
 
-from django.urls import path
+from django.urls import include, path
 
 from spm import views
 from spm.tenancy import views_apikeys
@@ -13,4 +13,5 @@ urlpatterns = [
     path(
         "settings/api-keys/<int:pk>/revoke/", views_apikeys.apikey_revoke, name="apikey-revoke"
     ),
+    path("", include("spm.org.urls")),
 ]

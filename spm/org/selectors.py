@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from django.db.models import (
     CharField,
+    Count,
     Exists,
     ExpressionWrapper,
     F,
@@ -107,3 +110,131 @@ def periods_within(*, period: Period, kind: str) -> QuerySet[Period]:
     return Period.objects.filter(
         kind=kind, start_date__gte=period.start_date, end_date__lte=period.end_date
     ).order_by("start_date")
+
+
+# -- pages: the people list, the team tree and a person's team history --------------------------
+
+
+@dataclass
+class TeamNode:
+    """A team on the tree page: who leads it, how many are in it on the day, its sub-teams."""
+
+    team: Team
+    head_count: int
+    subtree_head_count: int = 0
+    children: list[TeamNode] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a person sits on a day: their team and the manager they report to."""
+
+    team: Team | None
+    manager: Person | None
+
+
+def teams_visible_to(*, membership: Membership, on: datetime.date) -> list[Team]:
+    """Teams a member may see, in tree order (two or three queries).
+
+    Admin and finance see every team; a manager the subtrees of the teams they lead; a rep (and a
+    manager) also the one team they are in, without the teams below it.
+    """
+    teams = list(Team.objects.select_related("manager").order_by("path"))
+    if can_see_everyone(membership):
+        return teams
+    me = person_for_user(user=membership.user)
+    if me is None:
+        return []
+    led_paths = (
+        [t.path for t in teams if t.manager_id == me.pk] if has_role(membership, "manager") else []
+    )
+    own = team_of_person(person=me, on=on)
+    return [
+        t
+        for t in teams
+        if (own is not None and t.pk == own.pk) or any(t.path.startswith(p) for p in led_paths)
+    ]
+
+
+def team_tree(*, teams: Sequence[Team], on: datetime.date) -> list[TeamNode]:
+    """`teams` (in tree order) as a forest with head counts on `on` (one query).
+
+    A team whose parent is not among `teams` becomes a root, so a manager's tree starts at the
+    teams they lead. Subtree counts add up the visible teams only.
+    """
+    if not teams:
+        return []
+    counts = dict(
+        TeamMembership.objects.filter(_valid_on(on), team_id__in=[t.pk for t in teams])
+        .order_by()
+        .values("team_id")
+        .annotate(people=Count("person_id", distinct=True))
+        .values_list("team_id", "people")
+    )
+    nodes = {t.pk: TeamNode(team=t, head_count=counts.get(t.pk, 0)) for t in teams}
+    roots: list[TeamNode] = []
+    for team in teams:
+        parent = nodes.get(team.parent_id) if team.parent_id else None
+        (parent.children if parent is not None else roots).append(nodes[team.pk])
+    # Tree order puts every parent before its children, so walking it backwards sums bottom-up.
+    for team in reversed(teams):
+        node = nodes[team.pk]
+        node.subtree_head_count += node.head_count
+        parent = nodes.get(team.parent_id) if team.parent_id else None
+        if parent is not None:
+            parent.subtree_head_count += node.subtree_head_count
+    for node in nodes.values():
+        node.children.sort(key=lambda child: child.team.name.lower())
+    roots.sort(key=lambda root: root.team.name.lower())
+    return roots
+
+
+def people_in_team(
+    *, people: QuerySet[Person], team: Team, on: datetime.date
+) -> QuerySet[Person]:
+    """Those of `people` in `team` or any team below it on `on`."""
+    in_subtree = TeamMembership.objects.filter(
+        _valid_on(on), person=OuterRef("pk"), team__path__startswith=team.path
+    )
+    return people.filter(Exists(in_subtree))
+
+
+def placements_of(*, people: Sequence[Person], on: datetime.date) -> dict[int, Placement]:
+    """Team and manager of each person on `on` (two queries for any number of people).
+
+    The manager is the nearest manager up the team chain who is not the person themself, the
+    same rule as `manager_chain`.
+    """
+    if not people:
+        return {}
+    memberships = {
+        m.person_id: m
+        for m in TeamMembership.objects.filter(
+            _valid_on(on), person_id__in=[p.pk for p in people]
+        ).select_related("team")
+    }
+    ancestor_ids = {i for m in memberships.values() for i in m.team.ancestor_ids()}
+    teams = {t.pk: t for t in Team.objects.select_related("manager").filter(pk__in=ancestor_ids)}
+    placements: dict[int, Placement] = {}
+    for person in people:
+        membership = memberships.get(person.pk)
+        if membership is None:
+            placements[person.pk] = Placement(team=None, manager=None)
+            continue
+        manager = None
+        for team_id in reversed(membership.team.ancestor_ids()):
+            team = teams.get(team_id)
+            if team is not None and team.manager_id and team.manager_id != person.pk:
+                manager = team.manager
+                break
+        placements[person.pk] = Placement(team=membership.team, manager=manager)
+    return placements
+
+
+def person_team_history(*, person: Person) -> QuerySet[TeamMembership]:
+    """Every team the person has been in, latest first, with each team's manager."""
+    return (
+        TeamMembership.objects.filter(person=person)
+        .select_related("team", "team__manager")
+        .order_by("-valid_from")
+    )
