@@ -14,4 +14,5 @@ urlpatterns = [
         "settings/api-keys/<int:pk>/revoke/", views_apikeys.apikey_revoke, name="apikey-revoke"
     ),
     path("", include("spm.org.urls")),
+    path("", include("spm.crm.urls")),
 ]
