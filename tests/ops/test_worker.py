@@ -85,6 +85,10 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[str
             process.kill()
             process.wait()
         _worker_processes.pop(queue, None)
+        # The queue was this run's alone; leave no routing keys behind in the shared Redis.
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+        client.close()
 
 
 _worker_processes: dict[str, subprocess.Popen] = {}
