@@ -142,3 +142,62 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     kind = "call"
     person = factory.SubFactory(PersonFactory)
     at = datetime.datetime(2025, 1, 7, 10, 0, tzinfo=datetime.UTC)
+
+
+# -- territories (need an active tenant) -------------------------------------------------------
+
+
+class TerritoryFactory(factory.django.DjangoModelFactory):
+    """Built through territory_create so the materialised path is right."""
+
+    class Meta:
+        model = "territories.Territory"
+
+    name = factory.Sequence(lambda n: f"Territory {n}")
+    parent = None
+    level = "territory"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from territories.services import territory_create
+
+        pk = kwargs.pop("pk", None)
+        if pk is None:
+            return territory_create(**kwargs)
+        territory = model_class(pk=pk, **kwargs)
+        territory.save()
+        parent = kwargs.get("parent")
+        territory.path = f"{parent.path if parent else '/'}{territory.pk}/"
+        territory.save(update_fields=["path"])
+        return territory
+
+
+class TerritoryOwnerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "territories.TerritoryOwner"
+
+    territory = factory.SubFactory(TerritoryFactory)
+    person = factory.SubFactory(PersonFactory)
+    role = "primary"
+    valid_from = datetime.date(2025, 1, 1)
+    valid_to = None
+
+
+class AssignmentRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "territories.AssignmentRule"
+
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    priority = factory.Sequence(lambda n: (n + 1) * 10)
+    territory = factory.SubFactory(TerritoryFactory)
+    countries = "US"
+
+
+class AccountAssignmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "territories.AccountAssignment"
+
+    account = factory.SubFactory(AccountFactory)
+    territory = factory.SubFactory(TerritoryFactory)
+    valid_from = datetime.date(2025, 1, 1)
+    valid_to = None
