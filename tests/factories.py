@@ -201,3 +201,57 @@ class AccountAssignmentFactory(factory.django.DjangoModelFactory):
     territory = factory.SubFactory(TerritoryFactory)
     valid_from = datetime.date(2025, 1, 1)
     valid_to = None
+
+
+# -- planning and quotas (need an active tenant) -------------------------------------------------
+
+
+class RampScheduleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "planning.RampSchedule"
+
+    name = factory.Sequence(lambda n: f"Ramp {n}")
+    percent_by_month = "0, 25, 50, 75, 100"
+
+
+class SalesPlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "planning.SalesPlan"
+
+    # One plan a year per tenant: a sequence keeps generated plans apart.
+    fiscal_year = factory.Sequence(lambda n: 2100 + n % 100)
+    name = factory.LazyAttribute(lambda o: f"FY{o.fiscal_year} plan")
+    bookings_target = Decimal("10000000.00")
+    full_quota = Decimal("800000.00")
+    expected_attainment_percent = Decimal("85.00")
+
+
+class QuotaPlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "quotas.QuotaPlan"
+
+    fiscal_year = factory.Sequence(lambda n: 2100 + n % 100)
+    name = factory.LazyAttribute(lambda o: f"FY{o.fiscal_year} quotas")
+    target = Decimal("1000000.00")
+
+
+def _unique_month(n: int):
+    """A fiscal month of its own (far from any real data), for rows that need a month."""
+    from spm.org.models import Period
+
+    year, month = 2300 + n // 12, n % 12 + 1
+    start = datetime.date(year, month, 1)
+    end = datetime.date(year + month // 12, month % 12 + 1, 1)
+    return Period.objects.create(kind="month", fiscal_year=year, number=month, start_date=start,
+                                 end_date=end, label=f"FY{year} M{month:02d}")
+
+
+class QuotaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "quotas.Quota"
+
+    plan = factory.SubFactory(QuotaPlanFactory)
+    person = factory.SubFactory(PersonFactory)
+    period = factory.Sequence(_unique_month)
+    amount = Decimal("10000.00")
+    valid_from = factory.LazyAttribute(lambda o: o.period.start_date)
