@@ -248,6 +248,12 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # ------------------------------------------------------------------------------------------------
+# Imports
+# ------------------------------------------------------------------------------------------------
+# The largest CSV or XLSX file the import pages accept; bigger files get a clear message.
+IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_MB", "50")) * 1024 * 1024
+
+# ------------------------------------------------------------------------------------------------
 # REST API
 # ------------------------------------------------------------------------------------------------
 STATICFILES_FINDERS = [

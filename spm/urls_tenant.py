@@ -15,4 +15,5 @@ urlpatterns = [
     ),
     path("", include("spm.org.urls")),
     path("", include("spm.crm.urls")),
+    path("import/", include("spm.crm.urls_import")),
 ]

@@ -1,0 +1,128 @@
+"""Import pages (admin only): choose a kind, upload a file, read its preview and every problem,
+then apply it whole; the error report downloads as a formula-safe CSV."""
+
+from __future__ import annotations
+
+import io
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from spm.tenancy.models import Role
+from spm.tenancy.permissions import role_required
+
+from .forms import ImportUploadForm, max_upload_bytes
+from .imports.export import write_error_report
+from .imports.fields import KINDS, Kind
+from .imports.reading import ImportFileError
+from .imports.service import import_apply, import_preview
+from .models import ImportBatch, ImportStatus
+
+ERRORS_ON_PAGE = 1000
+RECENT_BATCHES = 20
+
+
+def _kind(name: str) -> Kind:
+    kind = KINDS.get(name)
+    if kind is None:
+        raise Http404("No such import.")
+    return kind
+
+
+def _batch(batch_id: int) -> ImportBatch:
+    # The scoped manager: another tenant's batch is as absent as one that never existed.
+    return get_object_or_404(ImportBatch.objects.select_related("uploaded_by"), pk=batch_id)
+
+
+@require_safe
+@role_required(Role.ADMIN)
+def import_index(request: HttpRequest) -> HttpResponse:
+    batches = ImportBatch.objects.select_related("uploaded_by").defer(
+        "content", "error_report", "preview"
+    )[:RECENT_BATCHES]
+    return render(request, "crm/import/index.html", {"kinds": KINDS.values(), "batches": batches})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@role_required(Role.ADMIN)
+def import_upload(request: HttpRequest, kind: str) -> HttpResponse:
+    spec = _kind(kind)
+    if request.method == "POST":
+        form = ImportUploadForm(request.POST, request.FILES)
+    else:
+        form = ImportUploadForm()
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                batch = import_preview(
+                    kind=spec.name,
+                    content=upload.read(),
+                    file_name=upload.name,
+                    sheet=form.cleaned_data["sheet"],
+                    actor=request.user,
+                )
+            except ImportFileError as exc:
+                form.add_error("file", str(exc))
+            else:
+                return redirect("imports:batch", batch_id=batch.pk)
+        status = 400
+    context = {"kind": spec, "form": form, "max_upload_bytes": max_upload_bytes()}
+    return render(request, "crm/import/upload.html", context, status=status)
+
+
+@require_safe
+@role_required(Role.ADMIN)
+def import_batch(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = _batch(batch_id)
+    context = {
+        "batch": batch,
+        "kind": KINDS[batch.kind],
+        "errors": batch.error_report[:ERRORS_ON_PAGE],
+        "errors_hidden": max(batch.error_count - ERRORS_ON_PAGE, 0),
+        "can_apply": batch.status == ImportStatus.PREVIEWED,
+    }
+    return render(request, "crm/import/batch.html", context)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def import_batch_apply(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = _batch(batch_id)
+    try:
+        batch = import_apply(batch=batch, actor=request.user)
+    except ValidationError as exc:
+        messages.warning(request, " ".join(exc.messages))
+        return redirect("imports:batch", batch_id=batch.pk)
+    if batch.status == ImportStatus.APPLIED:
+        messages.success(
+            request,
+            f"Imported {batch.file_name}: {batch.created_count} created, "
+            f"{batch.updated_count} updated, {batch.unchanged_count} unchanged.",
+        )
+    else:
+        messages.error(
+            request,
+            f"Nothing was imported: {batch.error_count} problem"
+            f"{'' if batch.error_count == 1 else 's'} found on a fresh check of the file.",
+        )
+    return redirect("imports:batch", batch_id=batch.pk)
+
+
+@require_safe
+@role_required(Role.ADMIN)
+def import_batch_errors_csv(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = _batch(batch_id)
+    out = io.StringIO()
+    write_error_report(out, batch.error_report)
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{batch.pk}-errors.csv"'
+    return response
+
+
+for _view in (import_batch, import_batch_apply, import_batch_errors_csv):
+    _view.model = ImportBatch  # type: ignore[attr-defined]  # read by the URL isolation test
