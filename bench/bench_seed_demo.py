@@ -1,0 +1,97 @@
+"""Demo-data speed: `seed_demo` writing 200,000 deals with their stage history, leads and
+activities on PostgreSQL, as the application role under row-level security.
+
+    make bench                                        # every benchmark
+    DEBUG=1 .venv/bin/python -m bench seed_demo       # this one
+    BENCH_SEED_DEALS=50000 DEBUG=1 .venv/bin/python -m bench seed_demo
+
+It uses its own database, `spm_bench_seed` on the local server (override with DATABASE_URL; the
+name must contain "bench", because every run empties its tables).
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import os
+import time
+
+DEFAULT_URL = "postgres://spm_owner@127.0.0.1:5432/spm_bench_seed"
+DEALS = int(os.environ.get("BENCH_SEED_DEALS", "200000"))
+REPS = int(os.environ.get("BENCH_SEED_REPS", "60"))
+TARGET_SECONDS = 60.0
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
+    os.environ.setdefault("DEBUG", "1")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spm.settings")
+    import django
+
+    django.setup()
+
+
+def _prepare_database() -> None:
+    """Create and migrate the bench database as its owner, empty it, then become the app role."""
+    import psycopg2
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    from spm.tenancy.rls import tenant_tables
+
+    db = settings.DATABASES["default"]
+    if "bench" not in db["NAME"]:
+        raise SystemExit(f"Refusing to empty {db['NAME']!r}: its name must contain 'bench'.")
+    admin = psycopg2.connect(
+        dbname="postgres", user=db["USER"], password=db.get("PASSWORD") or None,
+        host=db["HOST"], port=db["PORT"] or 5432,
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{db["NAME"]}"')
+    admin.close()
+    call_command("migrate", verbosity=0, interactive=False)
+    tables = ", ".join(f'"{t}"' for t in [*tenant_tables(), "tenancy_tenant"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    connection.close()
+    db["USER"] = settings.DATABASE_APP_ROLE
+
+
+def main() -> None:
+    _setup_django()
+    _prepare_database()
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    started = time.perf_counter()
+    call_command(
+        "seed_demo", tenant="bench", reps=REPS, deals=DEALS, seed=1,
+        as_of=datetime.date(2026, 6, 30), stdout=out,
+    )
+    seconds = time.perf_counter() - started
+    report = out.getvalue()
+    counts = _counts(report)
+    rows = sum(counts.values())
+    for line in report.splitlines():
+        if line.startswith("  build_") or line.startswith("  wipe_"):
+            print(line)
+    print(f"seed_demo: {DEALS:,} deals, {REPS} reps, {rows:,} rows in all "
+          f"({', '.join(f'{n:,} {what}' for what, n in counts.items())})")
+    print(f"time: {seconds:.1f} s, {DEALS / seconds:,.0f} deals/s, {rows / seconds:,.0f} rows/s")
+    verdict = "within" if seconds <= TARGET_SECONDS else "OVER"
+    print(f"target: {TARGET_SECONDS:.0f} s for {DEALS:,} deals -> {verdict}")
+
+
+def _counts(report: str) -> dict[str, int]:
+    """The row counts from seed_demo's closing line ("Done in ...: 12 teams, 72 people, ...")."""
+    done = next(line for line in report.splitlines() if line.startswith("Done in"))
+    counts = {}
+    for part in done.split(": ", 1)[1].rstrip(".").split(", "):
+        number, what = part.split(" ", 1)
+        counts[what] = int(number)
+    return counts

@@ -1,0 +1,1 @@
+"""Realistic demo data for a tenant (`manage.py seed_demo`), built as a list of steps."""
