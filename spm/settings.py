@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "compensation",
     "analytics",
     "coaching",
+    "spm.demo",
 ]
 
 MIDDLEWARE = [
