@@ -77,12 +77,13 @@ def _totals_context(totals: list[CurrencyTotal], currency: str) -> dict[str, Any
 def deal_list(request: HttpRequest) -> HttpResponse:
     today = tenant_today(request.tenant)
     owners = people_visible_to(membership=request.membership, on=today)
+    visible = deals_visible_to(membership=request.membership, on=today)
     filterset = DealFilter(
         request.GET or None,
-        queryset=deals_visible_to(membership=request.membership, on=today),
+        queryset=visible,
         owners=owners,
         owner_count=owners.count(),
-        product_lines=deal_product_lines(),
+        product_lines=deal_product_lines(deals=visible),
         request=request,
     )
     report_ignored_filters(request, filterset.form)

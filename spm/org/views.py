@@ -146,11 +146,12 @@ class PersonFilter(django_filters.FilterSet):
     role = django_filters.ChoiceFilter(choices=SellerRole.choices, empty_label="Any role")
     # The real choices are set per request: the teams this member may see.
     team = django_filters.ModelChoiceFilter(
-        queryset=None, method="in_team", empty_label="Any team"
+        queryset=None, method="in_team", label="Team", empty_label="Any team"
     )
     status = django_filters.ChoiceFilter(
         choices=[("active", "Active"), ("left", "Left")],
         method="by_status",
+        label="Status",
         empty_label="Active and left",
     )
 

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from spm.crm.models import Account, Deal, Stage
+from spm.crm.models import Account, Deal, DealStageHistory, Stage
 from spm.crm.services import deal_change_stage
+from spm.org.models import Period
 from spm.org.services import periods_generate
 from spm.tenancy.context import tenant_context
 from spm.tenancy.models import Role
@@ -186,8 +187,6 @@ def test_the_deal_list_filters_narrow_the_rows(client, book, params, expected):
 
 def test_the_deal_list_filters_by_fiscal_period(client, book):
     with tenant_context(book.org.tenant):
-        from spm.org.models import Period
-
         q1 = Period.objects.get(kind="quarter", fiscal_year=2025, number=1)
         q3 = Period.objects.get(kind="quarter", fiscal_year=2025, number=3)
     login(client, book, Role.ADMIN)
@@ -285,8 +284,6 @@ def moved_deal(book) -> Deal:
     with tenant_context(book.org.tenant):
         deal = DealFactory(name="Moving deal", owner=book.org.colleague, account=book.shared,
                            stage=book.stages["prospect"], amount=Decimal("500.00"))
-        from spm.crm.models import DealStageHistory
-
         DealStageHistory.objects.create(
             deal=deal, from_stage=None, to_stage=book.stages["prospect"],
             changed_at=datetime.datetime(2025, 3, 1, 9, tzinfo=UTC),

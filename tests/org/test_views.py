@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from spm.org.models import Person, Team
-from spm.org.services import person_assign_team, team_create
 from spm.org.selectors import person_for_user
+from spm.org.services import person_assign_team, team_create
 from spm.tenancy.context import tenant_context
 from spm.tenancy.models import Role
 from spm.tenancy.urls import tenant_reverse
@@ -128,6 +128,7 @@ def test_the_people_list_shows_team_manager_and_dates(client, org):
     body = response.content.decode()
     assert "30 Jun 2024" in body  # the leaver's termination date
     assert "West sales manager" in body
+    assert "[invalid name]" not in body  # every filter has a label
 
 
 def test_the_people_list_filters_by_team_including_the_teams_below(client, org):
@@ -328,3 +329,14 @@ def test_junk_in_people_list_parameters_never_fails(client, org, params):
 
     assert response.status_code == 200
     assert response.context["rows"]
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_the_nav_links_every_role_to_deals_accounts_people_and_teams(client, org, role):
+    client.force_login(org.users[role])
+
+    body = client.get(tenant_reverse(org.tenant, "tenant-home")).content.decode()
+
+    nav = body[body.index('id="spm-nav"') : body.index("</nav>")]
+    for name in ("crm:deal-list", "crm:account-list", "org:person-list", "org:team-tree"):
+        assert f'href="{tenant_reverse(org.tenant, name)}"' in nav
