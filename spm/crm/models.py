@@ -316,6 +316,7 @@ class ImportKind(models.TextChoices):
 
 class ImportStatus(models.TextChoices):
     PREVIEWED = "previewed", "Previewed"
+    APPLYING = "applying", "Applying"  # confirmed; a worker is writing it
     APPLIED = "applied", "Applied"
     FAILED = "failed", "Failed"
 

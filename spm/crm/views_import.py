@@ -18,11 +18,12 @@ from .forms import ImportUploadForm, max_upload_bytes
 from .imports.export import write_error_report
 from .imports.fields import KINDS, Kind
 from .imports.reading import ImportFileError
-from .imports.service import import_apply, import_preview
+from .imports.service import import_preview, import_request_apply
 from .models import ImportBatch, ImportStatus
 
 ERRORS_ON_PAGE = 1000
 RECENT_BATCHES = 20
+REFRESH_SECONDS = 2
 
 
 def _kind(name: str) -> Kind:
@@ -85,6 +86,8 @@ def import_batch(request: HttpRequest, batch_id: int) -> HttpResponse:
         "errors": batch.error_report[:ERRORS_ON_PAGE],
         "errors_hidden": max(batch.error_count - ERRORS_ON_PAGE, 0),
         "can_apply": batch.status == ImportStatus.PREVIEWED,
+        "applying": batch.status == ImportStatus.APPLYING,
+        "refresh_seconds": REFRESH_SECONDS,
     }
     return render(request, "crm/import/batch.html", context)
 
@@ -94,22 +97,9 @@ def import_batch(request: HttpRequest, batch_id: int) -> HttpResponse:
 def import_batch_apply(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch(batch_id)
     try:
-        batch = import_apply(batch=batch, actor=request.user)
+        import_request_apply(batch=batch, actor=request.user)
     except ValidationError as exc:
         messages.warning(request, " ".join(exc.messages))
-        return redirect("imports:batch", batch_id=batch.pk)
-    if batch.status == ImportStatus.APPLIED:
-        messages.success(
-            request,
-            f"Imported {batch.file_name}: {batch.created_count} created, "
-            f"{batch.updated_count} updated, {batch.unchanged_count} unchanged.",
-        )
-    else:
-        messages.error(
-            request,
-            f"Nothing was imported: {batch.error_count} problem"
-            f"{'' if batch.error_count == 1 else 's'} found on a fresh check of the file.",
-        )
     return redirect("imports:batch", batch_id=batch.pk)
 
 

@@ -340,3 +340,55 @@ def test_a_file_with_problems_writes_nothing_and_keeps_no_batch(tenant_a, world)
         assert ImportBatch.objects.count() == 0
     assert outcome.result is None
     assert [(e.row, e.column) for e in outcome.check.errors] == [(5, "Amount")]
+
+
+def run_apply_task(tenant, batch, actor=None):
+    from spm.crm.imports.tasks import import_apply_task
+
+    return import_apply_task.apply(
+        kwargs={"batch_id": batch.pk, "actor_id": actor.pk if actor else None,
+                "tenant_id": tenant.pk},
+        throw=True,
+    ).result
+
+
+def test_the_worker_writes_a_confirmed_batch_and_credits_who_confirmed_it(tenant_a, world,
+                                                                          admin_a):
+    with tenant_context(tenant_a):
+        batch = import_preview(kind="deals", content=deals_file(*GOOD_ROWS), file_name="o.csv")
+        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.APPLYING)
+    assert run_apply_task(tenant_a, batch, admin_a) == ImportStatus.APPLIED
+    with tenant_context(tenant_a):
+        assert Deal.objects.count() == 3
+        changed_by = set(DealStageHistory.objects.values_list("changed_by", flat=True))
+    assert changed_by == {admin_a.pk}
+
+
+def test_the_worker_leaves_a_batch_that_was_not_confirmed_alone(tenant_a, world):
+    with tenant_context(tenant_a):
+        batch = import_preview(kind="deals", content=deals_file(*GOOD_ROWS), file_name="o.csv")
+    assert run_apply_task(tenant_a, batch) is None
+    with tenant_context(tenant_a):
+        assert ImportBatch.objects.get().status == ImportStatus.PREVIEWED
+        assert Deal.objects.count() == 0
+
+
+def test_an_unexpected_error_in_the_worker_fails_the_batch_and_writes_nothing(
+    tenant_a, world, monkeypatch
+):
+    with tenant_context(tenant_a):
+        batch = import_preview(kind="deals", content=deals_file(*GOOD_ROWS), file_name="o.csv")
+        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.APPLYING)
+
+    def half_then_crash(*, rows, actor=None):
+        from spm.crm.services import deals_upsert
+
+        deals_upsert(rows=rows[:1], actor=actor)
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("spm.crm.imports.service.upsert_for", lambda kind: half_then_crash)
+    assert run_apply_task(tenant_a, batch) == ImportStatus.FAILED
+    with tenant_context(tenant_a):
+        batch.refresh_from_db()
+        assert Deal.objects.count() == 0
+    assert batch.error_report[-1]["reason"].startswith("The import stopped on an unexpected error")

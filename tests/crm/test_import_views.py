@@ -12,6 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from spm.celery import app as celery_app
 from spm.crm.imports.service import import_preview
 from spm.crm.models import Deal, ImportBatch, ImportStatus
 from spm.tenancy.context import tenant_context
@@ -38,6 +39,16 @@ def world(tenant_a):
         AccountFactory(external_id="ACC-1", name="Initech")
 
 
+@pytest.fixture(autouse=True)
+def eager_tasks():
+    """Run the apply task in-process, as the embedded (no REDIS_URL) setup does."""
+    keys = ("task_always_eager", "task_eager_propagates")
+    before = {key: celery_app.conf[key] for key in keys}
+    celery_app.conf.update(dict.fromkeys(keys, True))
+    yield
+    celery_app.conf.update(before)
+
+
 @pytest.fixture
 def admin_client(admin_a):
     client = Client(raise_request_exception=False)
@@ -57,8 +68,18 @@ def batch_url(tenant, name: str, batch: ImportBatch) -> str:
     return tenant_reverse(tenant, name, batch_id=batch.pk)
 
 
+def apply(client, tenant, batch, on_commit):
+    """Confirm the batch; the write runs once the request's transaction commits."""
+    with on_commit(execute=True):
+        response = client.post(batch_url(tenant, "imports:apply", batch))
+    assert response.status_code == 302
+    return client.get(response["Location"])
+
+
 @pytest.mark.smoke
-def test_an_admin_uploads_previews_and_applies_a_deals_file(tenant_a, world, admin_client):
+def test_an_admin_uploads_previews_and_applies_a_deals_file(
+    tenant_a, world, admin_client, django_capture_on_commit_callbacks
+):
     response = upload(admin_client, tenant_a, DEALS_CSV)
     assert response.status_code == 302
     with tenant_context(tenant_a):
@@ -72,7 +93,7 @@ def test_an_admin_uploads_previews_and_applies_a_deals_file(tenant_a, world, adm
     assert b"Applying will create 2, update 0 and leave 0 unchanged" in page.content
     assert b"12500.00" in page.content  # the parsed amount, not the text of the file
 
-    applied = admin_client.post(batch_url(tenant_a, "imports:apply", batch), follow=True)
+    applied = apply(admin_client, tenant_a, batch, django_capture_on_commit_callbacks)
     assert b"2 created, 0 updated, 0 unchanged." in applied.content
     with tenant_context(tenant_a):
         assert Deal.objects.count() == 2
@@ -81,8 +102,25 @@ def test_an_admin_uploads_previews_and_applies_a_deals_file(tenant_a, world, adm
     with tenant_context(tenant_a):
         second = ImportBatch.objects.exclude(pk=batch.pk).get()
     assert again["Location"] == batch_url(tenant_a, "imports:batch", second)
-    reapplied = admin_client.post(batch_url(tenant_a, "imports:apply", second), follow=True)
+    reapplied = apply(admin_client, tenant_a, second, django_capture_on_commit_callbacks)
     assert b"0 created, 0 updated, 2 unchanged." in reapplied.content
+
+
+def test_a_confirmed_import_shows_it_is_applying_and_is_sent_to_the_worker_once(
+    tenant_a, world, admin_client, django_capture_on_commit_callbacks
+):
+    upload(admin_client, tenant_a, DEALS_CSV)
+    with tenant_context(tenant_a):
+        batch = ImportBatch.objects.get()
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        admin_client.post(batch_url(tenant_a, "imports:apply", batch))
+        admin_client.post(batch_url(tenant_a, "imports:apply", batch))  # a double click
+    assert len(sent) == 1
+    page = admin_client.get(batch_url(tenant_a, "imports:batch", batch))
+    assert b"data-import-applying" in page.content
+    assert b'<meta http-equiv="refresh" content="2">' in page.content
+    with tenant_context(tenant_a):
+        assert Deal.objects.count() == 0
 
 
 def test_the_preview_page_lists_each_problem_and_offers_no_apply(tenant_a, world, admin_client):

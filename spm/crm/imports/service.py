@@ -14,6 +14,7 @@ from django.utils import timezone
 from spm.crm.models import ImportBatch, ImportStatus
 from spm.crm.services import RowsInvalid, UpsertResult
 from spm.crm.upserts import upsert_for
+from spm.tasks import dispatch_on_commit
 
 from .fields import KINDS
 from .reading import ImportFileError, read_table
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 MAX_STORED_ERRORS = 100_000
 MAX_STORED_VALUE = 200
 WHOLE_FILE = 0  # the row number of a problem that belongs to no single row
+REHEARSAL_MAX_ROWS = 20_000
 
 
 @dataclass
@@ -46,12 +48,14 @@ def import_preview(
 ) -> ImportBatch:
     """Check a file and keep it, with what applying it would do, as a batch to confirm.
 
-    Applying is rehearsed in a savepoint that is rolled back, so the preview also reports the
-    problems only the write itself finds and how many rows would be created or updated.
+    Up to REHEARSAL_MAX_ROWS rows, applying is rehearsed in a savepoint that is rolled back, so
+    the preview also reports the problems only the write itself finds and how many rows would be
+    created or updated; a bigger file would keep the page waiting too long for that.
     Raises ImportFileError (and keeps nothing) when the file cannot be read at all.
     """
     check = import_check(kind=kind, content=content, file_name=file_name, sheet=sheet)
-    plan = _rehearse(check, actor) if check.ok else None
+    rehearse = check.ok and check.row_count <= REHEARSAL_MAX_ROWS
+    plan = _rehearse(check, actor) if rehearse else None
     batch = ImportBatch(
         kind=kind,
         file_name=file_name[:255],
@@ -68,15 +72,35 @@ def import_preview(
 
 
 @transaction.atomic
+def import_request_apply(*, batch: ImportBatch, actor: Any = None) -> ImportBatch:
+    """Confirm a previewed batch: mark it applying and have a worker write it after commit.
+
+    Without a broker (the embedded setup) the task runs in-process as soon as the request's
+    transaction commits.
+    """
+    from .tasks import import_apply_task
+
+    batch = _lock_for_apply(batch)
+    if batch.status == ImportStatus.APPLYING:
+        return batch  # confirmed twice (a double click): one write is on its way
+    batch.status = ImportStatus.APPLYING
+    batch.save(update_fields=["status"])
+    user = _user(actor)
+    dispatch_on_commit(
+        import_apply_task, tenant=batch.tenant_id, batch_id=batch.pk,
+        actor_id=user.pk if user is not None else None,
+    )
+    return batch
+
+
+@transaction.atomic
 def import_apply(*, batch: ImportBatch, actor: Any = None) -> ImportBatch:
     """Re-read and re-check the stored file, then write every row or none.
 
     A batch that now has problems (someone deleted a referenced owner since the preview, say) is
     marked failed with its error report; nothing of it is written.
     """
-    batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
-    if batch.status != ImportStatus.PREVIEWED:
-        raise ValidationError(f"This import is {batch.get_status_display().lower()} already.")
+    batch = _lock_for_apply(batch)
     try:
         check = import_check(
             kind=batch.kind, content=bytes(batch.content), file_name=batch.file_name,
@@ -136,7 +160,24 @@ def import_file(
     return ImportOutcome(check, result=result, batch=batch)
 
 
+@transaction.atomic
+def import_fail(*, batch: ImportBatch, row: int, reason: str) -> ImportBatch:
+    """Give up on a batch with one problem that explains why; nothing of it is written."""
+    batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    batch.error_report = [*batch.error_report, RowProblem(row, "", reason).as_dict()]
+    batch.error_count += 1
+    return _finish(batch, ImportStatus.FAILED)
+
+
 # -- helpers --------------------------------------------------------------------------------------
+
+
+def _lock_for_apply(batch: ImportBatch) -> ImportBatch:
+    batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status not in (ImportStatus.PREVIEWED, ImportStatus.APPLYING):
+        raise ValidationError(f"This import is {batch.get_status_display().lower()} already.")
+    return batch
+
 
 
 class _Rehearsal(Exception):
