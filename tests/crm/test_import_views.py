@@ -265,3 +265,19 @@ def test_the_index_lists_this_tenants_recent_imports(tenant_a, admin_client, bat
     assert page.status_code == 200
     assert b"opps.csv" in page.content
     assert page.content.count(b'data-status="previewed"') == 1
+
+
+def test_a_long_error_list_is_cut_on_the_page_and_complete_in_the_download(
+    tenant_a, world, admin_client, monkeypatch
+):
+    monkeypatch.setattr("spm.crm.views_import.ERRORS_ON_PAGE", 2)
+    lines = [f"X{i},,ACC-1,-{i + 1},2026-01-01,Prospecting,E100" for i in range(5)]
+    response = upload(admin_client, tenant_a, DEALS_CSV + "\r\n".join(lines).encode() + b"\r\n")
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "Problems (5)" in page
+    assert page.count("cannot be negative") == 2
+    assert "3 more problems in the CSV download." in page
+    with tenant_context(tenant_a):
+        batch = ImportBatch.objects.get()
+    report = admin_client.get(batch_url(tenant_a, "imports:errors-csv", batch)).content.decode()
+    assert report.count("cannot be negative") == 5
