@@ -72,12 +72,13 @@ class TenantFilterSchema(DjangoFilterExtension):
 class BoundedIsoDateTimeField(IsoDateTimeField):
     def to_python(self, value: Any) -> datetime.datetime | None:
         moment = super().to_python(value)
-        if moment is not None:
-            try:
-                moment.astimezone(datetime.UTC)
-            except OverflowError:
-                raise ValidationError("Enter a moment between the years 1 and 9999.") from None
-        return moment
+        if moment is None:
+            return None
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 allows.
+        try:
+            return moment.astimezone(datetime.UTC)
+        except OverflowError:
+            raise ValidationError("Enter a moment between the years 1 and 9999.") from None
 
 
 class BoundedIsoDateTimeRangeField(RangeField):
@@ -110,12 +111,41 @@ def text_filter(
         field_name=field_name, lookup_expr=lookup_expr, help_text=help_text, max_length=max_length
     )
     schema = {
-        "type": "string", "maxLength": max_length, "pattern": NO_NUL, "description": help_text
+        "type": "string", "minLength": 1, "maxLength": max_length, "pattern": NO_NUL,
+        "description": help_text,
     }
     return extend_schema_field(schema)(flt)
 
 
-class PersonFilter(df.FilterSet):
+def query_parameters(filterset_class: type[df.FilterSet]) -> dict[str, str]:
+    """Query parameter -> name of the filter that reads it (a range filter reads two)."""
+    ranges = df.RangeFilter | df.DateFromToRangeFilter | df.IsoDateTimeFromToRangeFilter
+    names = {}
+    for name, flt in filterset_class.base_filters.items():
+        if isinstance(flt, ranges):
+            names[f"{name}_after"] = name
+            names[f"{name}_before"] = name
+        else:
+            names[name] = name
+    return names
+
+
+class StrictFilterSet(df.FilterSet):
+    """A filter given with an empty value is a 400: django-filter would silently ignore it."""
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        parameters = query_parameters(type(self))
+        for param, value in self.data.items():
+            if value == "" and param in parameters:
+                self.form.add_error(
+                    parameters[param], f"{param} is empty: give a value or leave it out."
+                )
+                valid = False
+        return valid
+
+
+class PersonFilter(StrictFilterSet):
     role = df.ChoiceFilter(choices=SellerRole.choices)
     employee_id = text_filter("employee_id", "Exact employee id.")
     email = text_filter("email", "Email, ignoring case.", max_length=254, lookup_expr="iexact")
@@ -131,7 +161,7 @@ class PersonFilter(df.FilterSet):
         return queryset.exclude(hire_date__gt=value).exclude(termination_date__lt=value)
 
 
-class AccountFilter(df.FilterSet):
+class AccountFilter(StrictFilterSet):
     external_id = text_filter("external_id", "Exact external id.")
     segment = df.ChoiceFilter(choices=Segment.choices)
     country = text_filter(
@@ -148,7 +178,7 @@ class AccountFilter(df.FilterSet):
         fields: list[str] = []
 
 
-class DealFilter(df.FilterSet):
+class DealFilter(StrictFilterSet):
     owner = id_filter("owner_id", "Owner's person id.")
     owner_employee_id = text_filter("owner__employee_id", "Owner's employee id.")
     account = id_filter("account_id", "Account id.")
@@ -175,7 +205,7 @@ class DealFilter(df.FilterSet):
         fields: list[str] = []
 
 
-class LeadFilter(df.FilterSet):
+class LeadFilter(StrictFilterSet):
     owner = id_filter("owner_id", "Owner's person id.")
     owner_employee_id = text_filter("owner__employee_id", "Owner's employee id.")
     status = df.ChoiceFilter(choices=LeadStatus.choices)
@@ -189,7 +219,7 @@ class LeadFilter(df.FilterSet):
         fields: list[str] = []
 
 
-class ActivityFilter(df.FilterSet):
+class ActivityFilter(StrictFilterSet):
     person = id_filter("person_id", "Person id.")
     person_employee_id = text_filter("person__employee_id", "Person's employee id.")
     kind = df.ChoiceFilter(choices=ActivityKind.choices)

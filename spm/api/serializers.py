@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.validators import RegexValidator
 from django.db import models
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from spm.crm.models import (
@@ -240,7 +241,7 @@ def bulk_request(row: type[RowSerializer], name: str) -> type[serializers.Serial
         name,
         (serializers.Serializer,),
         {
-            "rows": row(many=True, min_length=1, max_length=MAX_ROWS),
+            "rows": serializers.ListField(child=row(), min_length=1, max_length=MAX_ROWS),
             "__doc__": f"Up to {MAX_ROWS} rows, written all together or not at all.",
         },
     )
@@ -256,13 +257,35 @@ class UpsertResultSerializer(serializers.Serializer):
     )
 
 
+ROW_ERRORS_SCHEMA = {
+    "oneOf": [
+        {
+            "type": "object",
+            "description": "Row position (from 0) -> field -> reasons.",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        {
+            "type": "array",
+            "description": "What is wrong with the list of rows as a whole.",
+            "items": {"type": "string"},
+        },
+    ]
+}
+
+
+@extend_schema_field(ROW_ERRORS_SCHEMA)
+class RowErrorsField(serializers.Field):
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class RowErrorsSerializer(serializers.Serializer):
     """400 of a bulk upsert: per row (0-based position in `rows`), per field, the reasons."""
 
-    rows = serializers.DictField(
-        child=serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
-        required=False,
-    )
+    rows = RowErrorsField(required=False)
 
 
 # -- references: how a row names other records -----------------------------------------------------
