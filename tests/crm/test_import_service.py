@@ -271,6 +271,8 @@ def test_accounts_import_reads_country_names_and_numbers(tenant_a, world):
         assert {(r, c) for r, c, _ in problems(check)} == {
             (4, "Billing Country"), (4, "Number of Employees"), (4, "Segment"),
         }
+        assert (4, "Segment", "'Huge' is not a known segment (use SMB, Mid-market, "
+                "Enterprise)") in problems(check)
         import_file(kind="accounts", content=content.rsplit(b"\r\n", 2)[0] + b"\r\n",
                     file_name="accounts.csv")
         initech = Account.objects.get(external_id="ACC-1")

@@ -36,8 +36,11 @@ class Field:
 
     @property
     def allowed(self) -> str:
-        values = list(dict.fromkeys(self.choices.values()))
-        return ", ".join(values)
+        labels = getattr(self.choices, "labels", None)
+        return ", ".join(labels.values() if labels else dict.fromkeys(self.choices.values()))
+
+    def label_of(self, value: str) -> str:
+        return getattr(self.choices, "labels", {}).get(value, value)
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,18 @@ class Kind:
         return next(f for f in self.fields if f.name == name)
 
 
-def _choices(choices: type[models.TextChoices], **synonyms: tuple[str, ...]) -> dict[str, str]:
-    mapping = {normal_key(str(value)): str(value) for value in choices.values}
+class ChoiceMap(dict):
+    """normal_key(spelling) -> stored value, plus `labels` (stored value -> label) for messages."""
+
+    labels: dict[str, str]
+
+
+def _choices(choices: type[models.TextChoices], **synonyms: tuple[str, ...]) -> ChoiceMap:
+    mapping = ChoiceMap({normal_key(str(value)): str(value) for value in choices.values})
     mapping.update({normal_key(str(label)): str(value) for value, label in choices.choices})
     for value, spellings in synonyms.items():
         mapping.update({normal_key(s): value for s in spellings})
+    mapping.labels = {str(value): str(label) for value, label in choices.choices}
     return mapping
 
 

@@ -346,6 +346,7 @@ def _preview(
 ) -> dict[str, Any]:
     """The first rows as they will be stored; references show what the file said."""
     names = [f.name for f in kind.fields if f.name in cleaned]
+    spec_of = {f.name: f for f in kind.fields}
     references = {f.name for f in kind.fields if f.name.endswith("_id") and f.name != "external_id"}
     rows = []
     for row in cells.index[:PREVIEW_ROWS]:
@@ -353,7 +354,12 @@ def _preview(
         for name in names:
             bad = cleaned[name].problems[row] is not None
             raw = cells.loc[row, columns[name]]
-            value = raw if bad or name in references else _shown(cleaned[name].parsed[row])
+            if bad or name in references:
+                value = raw
+            elif spec_of[name].kind == "choice":
+                value = spec_of[name].label_of(cleaned[name].parsed[row] or "")
+            else:
+                value = _shown(cleaned[name].parsed[row])
             shown.append([value, bad])
         rows.append({"row": int(row), "cells": shown})
     return {"headers": [headers[n] for n in names], "fields": names, "rows": rows}
