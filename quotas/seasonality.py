@@ -136,8 +136,9 @@ def rephase_remaining(
     """A changed annual quota, keeping the months already closed (`kept_cents` not None).
 
     The closed months keep what they carried; the rest of the new annual amount is phased over
-    the open months. If the closed months already carry more than the new amount, the open
-    months get nothing and the year ends above it; the caller reports that.
+    the open months. If the closed months already carry more than the new amount, or the person
+    is employed in none of the open months, the open months get nothing and the year ends away
+    from the annual amount; the caller reports that.
     """
     factors = tuple(factors) if factors is not None else (ONE,) * MONTHS
     kept_total = sum(k for k in kept_cents if k is not None)
@@ -149,12 +150,13 @@ def rephase_remaining(
     open_factors = [factors[i] for i in open_months]
     combined = [w * f for w, f in zip(open_weights, open_factors, strict=True)]
     if remaining and not any(combined):
-        open_employed = (
-            [employed[i] for i in open_months] if employed is not None else open_factors
-        )
+        whole_year = tuple(employed) if employed is not None else factors
+        if not any(e > 0 for e in whole_year):
+            raise ValueError("The person is not employed in any month of the year.")
+        open_employed = [whole_year[i] for i in open_months]
         if not any(e > 0 for e in open_employed):
-            # Nobody works the open months; the amount still has to land somewhere visible.
-            open_employed = [ONE] * len(open_months)
+            # They have left: the open months carry nothing and the caller reports the rest.
+            return [int(k) if k is not None else 0 for k in kept_cents]
         combined = _fallback(open_weights, open_employed)
     parts = iter(split_cents(remaining, combined))
     return [int(k) if k is not None else next(parts) for k in kept_cents]

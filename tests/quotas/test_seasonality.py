@@ -145,3 +145,19 @@ def test_a_cut_below_what_closed_months_carried_leaves_the_open_months_empty():
     months = rephase_remaining(3_000, [1_000] * 6 + [None] * 6, flat_weights())
 
     assert months == [1_000] * 6 + [0] * 6
+
+
+def test_a_leaver_keeps_their_closed_months_and_the_open_ones_stay_empty():
+    employed = (Decimal(1),) * 5 + (Decimal(0),) * 7  # left at the end of May
+
+    months = rephase_remaining(10_000, [1_000] * 6 + [None] * 6, flat_weights(),
+                               employed, employed)
+
+    assert months == [1_000] * 6 + [0] * 6
+
+
+def test_a_changed_quota_for_someone_never_employed_in_the_year_is_refused():
+    nobody = (Decimal(0),) * 12
+
+    with pytest.raises(ValueError, match="not employed"):
+        rephase_remaining(10_000, [None] * 12, flat_weights(), nobody, nobody)

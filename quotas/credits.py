@@ -1,0 +1,78 @@
+"""Where "credited bookings" come from for attainment: one swappable source.
+
+Until crediting exists, a person's credited bookings are the amounts of the won deals they own,
+by close date. The compensation app will register a source that reads its Credit table
+(`set_credit_source` from its AppConfig.ready); callers of the attainment selector never change.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Collection, Mapping
+from decimal import Decimal
+from typing import Protocol
+
+from django.db.models import DecimalField, Q, Sum, Value
+from django.db.models.functions import Coalesce
+
+from spm.crm.models import Deal, DealStatus
+
+Window = tuple[datetime.date, datetime.date]  # start inclusive, end exclusive
+ZERO = Decimal("0")
+
+
+class CreditSource(Protocol):
+    #: True when managers get no credits of their own from this source, so the attainment
+    #: selector rolls their people's credits up to them. A crediting engine that writes
+    #: manager credits itself says False.
+    rolls_up_to_managers: bool
+
+    def credited(
+        self, *, windows: Mapping[str, Window], person_ids: Collection[int] | None
+    ) -> dict[int, dict[str, Decimal]]:
+        """Credited amount per person and named window, in one query.
+
+        `person_ids` None means everyone. People with nothing credited may be left out.
+        """
+
+
+class WonDealCredits:
+    """Won deals' amount, credited in full to the deal owner on the close date."""
+
+    rolls_up_to_managers = True
+
+    def credited(
+        self, *, windows: Mapping[str, Window], person_ids: Collection[int] | None
+    ) -> dict[int, dict[str, Decimal]]:
+        if not windows:
+            return {}
+        first = min(start for start, _ in windows.values())
+        last = max(end for _, end in windows.values())
+        deals = Deal.objects.filter(
+            status=DealStatus.WON, close_date__gte=first, close_date__lt=last
+        )
+        if person_ids is not None:
+            deals = deals.filter(owner_id__in=list(person_ids))
+        money = DecimalField(max_digits=18, decimal_places=2)
+        rows = deals.order_by().values("owner_id").annotate(**{
+            name: Coalesce(
+                Sum("amount", filter=Q(close_date__gte=start, close_date__lt=end)),
+                Value(ZERO), output_field=money,
+            )
+            for name, (start, end) in windows.items()
+        })
+        return {row["owner_id"]: {name: row[name] for name in windows} for row in rows}
+
+
+_source: CreditSource = WonDealCredits()
+
+
+def credit_source() -> CreditSource:
+    return _source
+
+
+def set_credit_source(source: CreditSource) -> CreditSource:
+    """Install `source` for every attainment read; returns the one it replaces."""
+    global _source
+    previous, _source = _source, source
+    return previous

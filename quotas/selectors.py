@@ -1,0 +1,519 @@
+"""Reads for quotas: THE attainment selector (credited bookings over quota, per person and
+period, year to date, with pace), its team roll-up, quota letters and the allocation workspace.
+
+Pages, the API and the compensation engine all read attainment through `attainment_by_person`,
+so the same number shows everywhere. Every read here takes a constant number of queries.
+"""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from functools import reduce
+from operator import or_
+
+from django.db.models import DecimalField, Q, Sum, Value
+from django.db.models.functions import Coalesce
+
+from planning.capacity import from_cents, to_cents
+from planning.selectors import fiscal_year_bounds
+from spm.org.calendar import add_months
+from spm.org.models import Period, PeriodKind, Person, Team, TeamMembership
+from spm.tenancy.context import require_active_tenant
+
+from .allocation import Problem, check, people_share
+from .credits import credit_source
+from .models import Quota, QuotaAcknowledgement, QuotaAllocation, QuotaPlan
+
+ZERO = Decimal("0")
+MONEY_SUM = DecimalField(max_digits=18, decimal_places=2)
+
+
+def tenant_today() -> datetime.date:
+    tenant = require_active_tenant()
+    return datetime.datetime.now(tz=zoneinfo.ZoneInfo(tenant.timezone)).date()
+
+
+def ratio(part: Decimal, whole: Decimal) -> Decimal | None:
+    """part / whole to four decimals (0.8734 = 87.34%); None when there is nothing to divide by."""
+    if not whole:
+        return None
+    return (part / whole).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+def _sum(expression: str = "amount", **lookups: object) -> Coalesce:
+    return Coalesce(Sum(expression, filter=Q(**lookups) if lookups else None), Value(ZERO),
+                    output_field=MONEY_SUM)
+
+
+def _valid_on(day: datetime.date) -> Q:
+    return Q(valid_from__lte=day) & (Q(valid_to__isnull=True) | Q(valid_to__gt=day))
+
+
+# -- attainment ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attainment:
+    """One person's attainment in a period and in its fiscal year up to the period's end.
+
+    Money is Decimal. `expected` is the part of the quota due by the as-of day (the months gone
+    by plus the elapsed share of the current one, so pace follows seasonality).
+    """
+
+    person_id: int
+    name: str
+    quota: Decimal
+    credited: Decimal
+    expected: Decimal
+    ytd_quota: Decimal
+    ytd_credited: Decimal
+    ytd_expected: Decimal
+    elapsed: Decimal  # share of the period's days gone by (0 to 1)
+    leads_team: bool = False  # credited with their teams' bookings (a manager)
+
+    @property
+    def attainment(self) -> Decimal | None:
+        return ratio(self.credited, self.quota)
+
+    @property
+    def ytd_attainment(self) -> Decimal | None:
+        return ratio(self.ytd_credited, self.ytd_quota)
+
+    @property
+    def pace(self) -> Decimal | None:
+        """Credited over what was due by now: 1.0 is exactly on pace."""
+        return ratio(self.credited, self.expected)
+
+    @property
+    def ytd_pace(self) -> Decimal | None:
+        return ratio(self.ytd_credited, self.ytd_expected)
+
+    @property
+    def gap(self) -> Decimal:
+        """Still to book to reach the period's quota (0 once reached)."""
+        return max(self.quota - self.credited, ZERO)
+
+    @property
+    def ytd_gap(self) -> Decimal:
+        return max(self.ytd_quota - self.ytd_credited, ZERO)
+
+    @property
+    def ahead(self) -> Decimal:
+        """Credited minus due by now: positive ahead of pace, negative behind."""
+        return self.credited - self.expected
+
+
+@dataclass(frozen=True)
+class Window:
+    """The days an attainment read covers."""
+
+    period_start: datetime.date
+    period_end: datetime.date
+    year_start: datetime.date
+    year_end: datetime.date
+    as_of: datetime.date
+    cutoff: datetime.date  # credits count before this day: the day after as_of, within period
+    known_on: datetime.date  # quota versions in force on this day
+
+    @property
+    def elapsed(self) -> Decimal:
+        days = (self.period_end - self.period_start).days
+        gone = (min(self.as_of + datetime.timedelta(days=1), self.period_end)
+                - self.period_start).days
+        return (Decimal(max(gone, 0)) / days).quantize(Decimal("0.0001"))
+
+
+def attainment_window(*, period: Period, as_of: datetime.date | None = None) -> Window:
+    year_start, year_end = fiscal_year_bounds(period.fiscal_year)
+    as_of = as_of or tenant_today()
+    after = as_of + datetime.timedelta(days=1)
+    return Window(
+        period_start=period.start_date,
+        period_end=period.end_date,
+        year_start=year_start,
+        year_end=year_end,
+        as_of=as_of,
+        cutoff=max(min(period.end_date, after), year_start),
+        known_on=min(max(as_of, year_start), year_end - datetime.timedelta(days=1)),
+    )
+
+
+def _month_fraction(day: datetime.date) -> tuple[datetime.date, Decimal]:
+    """The calendar month holding `day` and the share of it gone by at the end of `day`."""
+    start = day.replace(day=1)
+    days = (add_months(start, 1) - start).days
+    return start, Decimal(day.day) / days
+
+
+def attainment_by_person(
+    *,
+    period: Period,
+    as_of: datetime.date | None = None,
+    person_ids: Collection[int] | None = None,
+) -> list[Attainment]:
+    """Credited bookings over quota for `period` (a fiscal month, quarter or year) and for its
+    fiscal year up to the period's end, as things stood at the end of `as_of` (default today).
+
+    Quotas are the monthly Quota versions in force on `as_of` (clamped into the fiscal year);
+    credits come from the installed credit source up to `as_of`. A manager is credited with the
+    bookings of everyone in the teams they lead (as of `as_of`) when the source does not credit
+    managers itself. People with neither quota nor credits are left out. Five queries.
+    """
+    window = attainment_window(period=period, as_of=as_of)
+    day = window.as_of
+    month_start, fraction = _month_fraction(day)
+    quotas = Quota.objects.filter(
+        _valid_on(window.known_on),
+        period__kind=PeriodKind.MONTH,
+        period__start_date__gte=window.year_start,
+        period__end_date__lte=window.period_end,
+    )
+    if person_ids is not None:
+        quotas = quotas.filter(person_id__in=list(person_ids))
+    after = day + datetime.timedelta(days=1)
+    in_period = {"period__start_date__gte": window.period_start}
+    quota_rows = {
+        row["person_id"]: row
+        for row in quotas.order_by().values("person_id").annotate(
+            quota=_sum(**in_period),
+            ytd_quota=_sum(),
+            done=_sum(period__end_date__lte=after, **in_period),
+            ytd_done=_sum(period__end_date__lte=after),
+            running=_sum(period__start_date=month_start, **in_period),
+            ytd_running=_sum(period__start_date=month_start),
+        )
+    }
+
+    source = credit_source()
+    led: dict[int, set[int]] = {}
+    if source.rolls_up_to_managers and quota_rows:
+        led = _people_led(manager_ids=set(quota_rows), on=day)
+    wanted = None
+    if person_ids is not None:
+        wanted = set(person_ids) | {p for members in led.values() for p in members}
+    credits = source.credited(
+        windows={"period": (window.period_start, window.cutoff),
+                 "ytd": (window.year_start, window.cutoff)},
+        person_ids=wanted,
+    )
+
+    def credited(person_id: int, key: str) -> Decimal:
+        if person_id in led:
+            members = led[person_id] | {person_id}
+            return sum((credits.get(p, {}).get(key, ZERO) for p in members), ZERO)
+        return credits.get(person_id, {}).get(key, ZERO)
+
+    ids = set(quota_rows) | (
+        set(credits) & set(person_ids) if person_ids is not None else set(credits)
+    )
+    names = dict(Person.objects.filter(pk__in=ids).values_list("pk", "name"))
+    rows = []
+    for person_id in ids:
+        q = quota_rows.get(person_id)
+        rows.append(Attainment(
+            person_id=person_id,
+            name=names.get(person_id, ""),
+            quota=q["quota"] if q else ZERO,
+            credited=credited(person_id, "period"),
+            expected=_cents(q["done"] + q["running"] * fraction) if q else ZERO,
+            ytd_quota=q["ytd_quota"] if q else ZERO,
+            ytd_credited=credited(person_id, "ytd"),
+            ytd_expected=_cents(q["ytd_done"] + q["ytd_running"] * fraction) if q else ZERO,
+            elapsed=window.elapsed,
+            leads_team=person_id in led,
+        ))
+    rows.sort(key=lambda r: (r.name.lower(), r.person_id))
+    return rows
+
+
+def _cents(amount: Decimal) -> Decimal:
+    return from_cents(to_cents(amount))
+
+
+def _people_led(*, manager_ids: set[int], on: datetime.date) -> dict[int, set[int]]:
+    """For each of `manager_ids` who leads a team: everyone in those teams and below (2 queries)."""
+    led_paths: dict[int, list[str]] = {}
+    for manager_id, path in Team.objects.filter(manager_id__in=manager_ids).values_list(
+        "manager_id", "path"
+    ):
+        led_paths.setdefault(manager_id, []).append(path)
+    if not led_paths:
+        return {}
+    paths = {p for ps in led_paths.values() for p in ps}
+    within = reduce(or_, (Q(team__path__startswith=p) for p in paths))
+    members = (
+        TeamMembership.objects.filter(_valid_on(on)).filter(within)
+        .values_list("person_id", "team__path")
+    )
+    led: dict[int, set[int]] = {m: set() for m in led_paths}
+    for person_id, team_path in members:
+        for manager_id, manager_paths in led_paths.items():
+            if person_id != manager_id and any(team_path.startswith(p) for p in manager_paths):
+                led[manager_id].add(person_id)
+    return led
+
+
+@dataclass
+class TeamAttainment:
+    """Sellers of a team and everything below it, summed (managers' own rows are left out)."""
+
+    team: Team
+    people: int = 0
+    quota: Decimal = ZERO
+    credited: Decimal = ZERO
+    expected: Decimal = ZERO
+    ytd_quota: Decimal = ZERO
+    ytd_credited: Decimal = ZERO
+    ytd_expected: Decimal = ZERO
+    depth: int = 0
+
+    @property
+    def attainment(self) -> Decimal | None:
+        return ratio(self.credited, self.quota)
+
+    @property
+    def ytd_attainment(self) -> Decimal | None:
+        return ratio(self.ytd_credited, self.ytd_quota)
+
+    @property
+    def pace(self) -> Decimal | None:
+        return ratio(self.credited, self.expected)
+
+    @property
+    def gap(self) -> Decimal:
+        return max(self.quota - self.credited, ZERO)
+
+
+def attainment_by_team(
+    *, rows: Sequence[Attainment], teams: Sequence[Team], on: datetime.date
+) -> list[TeamAttainment]:
+    """Roll `rows` up to `teams` by who is in each team's subtree on `on` (one query).
+
+    Team leaders' rows are skipped so a team's numbers are its sellers' and nothing twice.
+    """
+    if not teams:
+        return []
+    by_person = {r.person_id: r for r in rows if not r.leads_team}
+    placed = dict(
+        TeamMembership.objects.filter(_valid_on(on), person_id__in=list(by_person))
+        .values_list("person_id", "team__path")
+    )
+    shallowest = min(t.depth for t in teams)
+    totals = []
+    for team in teams:
+        total = TeamAttainment(team=team, depth=team.depth - shallowest)
+        for person_id, path in placed.items():
+            if path.startswith(team.path):
+                row = by_person[person_id]
+                total.people += 1
+                total.quota += row.quota
+                total.credited += row.credited
+                total.expected += row.expected
+                total.ytd_quota += row.ytd_quota
+                total.ytd_credited += row.ytd_credited
+                total.ytd_expected += row.ytd_expected
+        totals.append(total)
+    return totals
+
+
+@dataclass(frozen=True)
+class MonthAttainment:
+    period: Period
+    quota: Decimal
+    credited: Decimal
+
+    @property
+    def attainment(self) -> Decimal | None:
+        return ratio(self.credited, self.quota)
+
+
+def attainment_by_month(
+    *, person: Person, fiscal_year: int, as_of: datetime.date | None = None
+) -> list[MonthAttainment]:
+    """The person's quota and credits month by month through the fiscal year (three queries),
+    from the same quota versions and credit source as `attainment_by_person`."""
+    year_start, year_end = fiscal_year_bounds(fiscal_year)
+    as_of = as_of or tenant_today()
+    known_on = min(max(as_of, year_start), year_end - datetime.timedelta(days=1))
+    cutoff = max(min(year_end, as_of + datetime.timedelta(days=1)), year_start)
+    months = list(Period.objects.filter(kind=PeriodKind.MONTH, fiscal_year=fiscal_year)
+                  .order_by("start_date"))
+    quota = dict(
+        Quota.objects.filter(_valid_on(known_on), person=person, period__in=months)
+        .order_by().values("period_id").annotate(total=Sum("amount"))
+        .values_list("period_id", "total")
+    )
+    source = credit_source()
+    people = {person.pk}
+    if source.rolls_up_to_managers:
+        people |= _people_led(manager_ids={person.pk}, on=as_of).get(person.pk, set())
+    windows = {
+        str(m.pk): (m.start_date, max(min(m.end_date, cutoff), m.start_date)) for m in months
+    }
+    credits = source.credited(windows=windows, person_ids=people)
+    return [
+        MonthAttainment(
+            period=m, quota=quota.get(m.pk, ZERO),
+            credited=sum((credits.get(p, {}).get(str(m.pk), ZERO) for p in people), ZERO),
+        )
+        for m in months
+    ]
+
+
+# -- quota letters -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuotaLetter:
+    plan: QuotaPlan
+    person: Person
+    annual: Decimal
+    months: list[tuple[Period, Decimal]]
+    quarters: list[tuple[str, Decimal]]
+    acknowledgement: QuotaAcknowledgement | None
+
+    @property
+    def acknowledged(self) -> bool:
+        """Acknowledged as it stands now (an earlier acknowledgement of another amount is not)."""
+        ack = self.acknowledgement
+        return ack is not None and ack.annual_amount == self.annual
+
+
+def quota_letter(*, plan: QuotaPlan, person: Person, on: datetime.date) -> QuotaLetter | None:
+    """The person's quota in the plan as in force on `on`, by month and quarter (three queries).
+
+    None when the person has no quota in the plan.
+    """
+    year_start, year_end = fiscal_year_bounds(plan.fiscal_year)
+    known_on = min(max(on, year_start), year_end - datetime.timedelta(days=1))
+    rows = list(
+        Quota.objects.filter(_valid_on(known_on), plan=plan, person=person)
+        .select_related("period").order_by("period__start_date")
+    )
+    if not rows:
+        return None
+    quarters: dict[int, Decimal] = {}
+    for row in rows:
+        quarter = (row.period.number - 1) // 3 + 1
+        quarters[quarter] = quarters.get(quarter, ZERO) + row.amount
+    ack = (
+        QuotaAcknowledgement.objects.filter(plan=plan, person=person)
+        .order_by("-acknowledged_at").first()
+    )
+    return QuotaLetter(
+        plan=plan, person=person,
+        annual=sum((r.amount for r in rows), ZERO),
+        months=[(r.period, r.amount) for r in rows],
+        quarters=[(f"Q{q}", amount) for q, amount in sorted(quarters.items())],
+        acknowledgement=ack,
+    )
+
+
+def published_plans_of(*, person: Person) -> list[QuotaPlan]:
+    """Published plans in which the person has a quota, latest year first."""
+    return list(
+        QuotaPlan.objects.filter(status="published", quotas__person=person)
+        .distinct().order_by("-fiscal_year")
+    )
+
+
+# -- the allocation workspace --------------------------------------------------------------------
+
+
+@dataclass
+class WorkspaceRow:
+    node: QuotaAllocation
+    depth: int
+    children_total: Decimal = ZERO  # what the children carry
+    owed: Decimal | None = None  # what they must carry
+    problems: list[str] = field(default_factory=list)
+    in_force: Decimal | None = None  # people: the annual quota currently in force
+    acknowledged_at: datetime.datetime | None = None
+    acknowledged_amount: Decimal | None = None
+
+    @property
+    def is_person(self) -> bool:
+        return self.node.person_id is not None
+
+
+@dataclass
+class Workspace:
+    plan: QuotaPlan
+    rows: list[WorkspaceRow]
+    problems: list[Problem]
+    people_total: Decimal
+    people_count: int
+    acknowledged_count: int
+
+    @property
+    def adds_up(self) -> bool:
+        return not self.problems
+
+
+def allocation_workspace(*, plan: QuotaPlan, on: datetime.date) -> Workspace:
+    """The plan's tree in order, each node with its children's sum, what they owe, problems,
+    and for people their quota in force and acknowledgement (three queries)."""
+    from .services import allocation_rows, tree_from_rows
+
+    nodes = allocation_rows(plan)
+    year_start, year_end = fiscal_year_bounds(plan.fiscal_year)
+    known_on = min(max(on, year_start), year_end - datetime.timedelta(days=1))
+    in_force = dict(
+        Quota.objects.filter(_valid_on(known_on), plan=plan).order_by()
+        .values("person_id").annotate(total=Sum("amount")).values_list("person_id", "total")
+    )
+    acks: dict[int, QuotaAcknowledgement] = {}
+    for ack in QuotaAcknowledgement.objects.filter(plan=plan).order_by("acknowledged_at"):
+        acks[ack.person_id] = ack  # the latest wins
+    root = tree_from_rows(nodes)
+    problems = [] if root is None else check(
+        root, total_cents=to_cents(plan.target), factor=plan.factor,
+        currency=require_active_tenant().currency)
+    by_key: dict[str, list[str]] = {}
+    for problem in problems:
+        by_key.setdefault(problem.key, []).append(problem.message)
+
+    children: dict[int | None, list[QuotaAllocation]] = {}
+    for node in nodes:
+        children.setdefault(node.parent_id, []).append(node)
+    depth: dict[int, int] = {}
+    rows = []
+    for node in nodes:
+        depth[node.pk] = depth[node.parent_id] + 1 if node.parent_id in depth else 0
+        kids = children.get(node.pk, [])
+        row = WorkspaceRow(node=node, depth=depth[node.pk],
+                           children_total=sum((k.amount for k in kids), ZERO),
+                           problems=by_key.get(node.key, []))
+        if kids:
+            sub_teams = sum((to_cents(k.amount) for k in kids if k.person_id is None), 0)
+            if any(k.person_id for k in kids):
+                owed_people = people_share(team_cents=to_cents(node.amount),
+                                           sub_team_cents=sub_teams, factor=plan.factor)
+                row.owed = from_cents(sub_teams + owed_people)
+            else:
+                row.owed = node.amount
+        if node.person_id is not None:
+            row.in_force = in_force.get(node.person_id)
+            ack = acks.get(node.person_id)
+            if ack is not None:
+                row.acknowledged_at = ack.acknowledged_at
+                row.acknowledged_amount = ack.annual_amount
+        rows.append(row)
+    people_rows = [r for r in rows if r.is_person]
+    return Workspace(
+        plan=plan, rows=rows, problems=problems,
+        people_total=sum((r.node.amount for r in people_rows), ZERO),
+        people_count=len(people_rows),
+        acknowledged_count=sum(
+            1 for r in people_rows
+            if r.acknowledged_amount is not None and r.acknowledged_amount == r.in_force
+        ),
+    )
+
+
+def quota_plans() -> list[QuotaPlan]:
+    return list(QuotaPlan.objects.select_related("sales_plan").order_by("-fiscal_year"))
