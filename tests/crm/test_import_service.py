@@ -394,3 +394,14 @@ def test_an_unexpected_error_in_the_worker_fails_the_batch_and_writes_nothing(
         batch.refresh_from_db()
         assert Deal.objects.count() == 0
     assert batch.error_report[-1]["reason"].startswith("The import stopped on an unexpected error")
+
+
+def test_a_big_file_is_checked_in_full_but_its_write_is_not_rehearsed(tenant_a, world,
+                                                                       monkeypatch):
+    monkeypatch.setattr("spm.crm.imports.service.REHEARSAL_MAX_ROWS", 2)
+    with tenant_context(tenant_a):
+        batch = import_preview(kind="deals", content=deals_file(*GOOD_ROWS), file_name="o.csv")
+        assert DealStageHistory.objects.count() == 0
+    assert batch.status == ImportStatus.PREVIEWED
+    assert "plan" not in batch.preview
+    assert batch.row_count == 3
