@@ -32,7 +32,7 @@ from .models import (
 )
 
 
-def _actor(user: Any) -> Any:
+def actor_or_none(user: Any) -> Any:
     return user if getattr(user, "is_authenticated", False) else None
 
 
@@ -48,7 +48,7 @@ def territory_create(
     actor: Any = None,
 ) -> Territory:
     territory = Territory(name=name, parent=parent, level=level, tenant=require_active_tenant())
-    territory._history_user = _actor(actor)
+    territory._history_user = actor_or_none(actor)
     territory.full_clean(exclude=["path"])
     # The unique constraint treats NULL parents as distinct, so top-level names are checked here.
     if parent is None and Territory.objects.filter(parent__isnull=True, name=name).exists():
@@ -70,7 +70,7 @@ def territory_move(
     old_prefix = territory.path
     new_prefix = f"{parent.path if parent else '/'}{territory.pk}/"
     territory.parent = parent
-    territory._history_user = _actor(actor)
+    territory._history_user = actor_or_none(actor)
     territory.save(update_fields=["parent"])
     for node in Territory.objects.filter(path__startswith=old_prefix).select_for_update():
         node.path = new_prefix + node.path[len(old_prefix):]
@@ -109,11 +109,11 @@ def territory_owner_set(
     )
     if current is not None:
         current.valid_to = valid_from
-        current._history_user = _actor(actor)
+        current._history_user = actor_or_none(actor)
         current.save(update_fields=["valid_to"])
     owner = TerritoryOwner(territory=territory, person=person, role=role, valid_from=valid_from)
     owner.full_clean()
-    owner._history_user = _actor(actor)
+    owner._history_user = actor_or_none(actor)
     owner.save()
     return owner
 
@@ -182,7 +182,7 @@ def assignments_write(
     current = {r.account_id: r for r in rows}
 
     change = AssignmentChange.objects.create(
-        kind=kind, effective_date=effective_date, created_by=_actor(actor), note=note[:500]
+        kind=kind, effective_date=effective_date, created_by=actor_or_none(actor), note=note[:500]
     )
     to_close: list[AccountAssignment] = []
     to_retarget: list[AccountAssignment] = []
