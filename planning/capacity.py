@@ -117,11 +117,18 @@ def monthly_survival(annual_attrition: Decimal) -> Decimal:
         return (ONE - Decimal(annual_attrition)) ** (ONE / MONTHS)
 
 
+#: Below this average headcount a year of leavers says too little to plan with.
+MIN_HEADCOUNT_TO_LEARN = 5
+
+
 def learned_attrition(
     *, terminations: int, average_headcount: Decimal, default: Decimal = DEFAULT_ATTRITION
 ) -> Decimal:
-    """Annual attrition from history (terminations ÷ average headcount), capped below 100%."""
-    if average_headcount <= 0:
+    """Annual attrition from history (terminations ÷ average headcount), capped below 100%.
+
+    With fewer than MIN_HEADCOUNT_TO_LEARN sellers on average, the default applies.
+    """
+    if average_headcount < MIN_HEADCOUNT_TO_LEARN:
         return default
     rate = (Decimal(terminations) / Decimal(average_headcount)).quantize(Decimal("0.0001"))
     return min(rate, Decimal("0.95"))

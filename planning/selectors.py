@@ -19,6 +19,7 @@ from spm.tenancy.context import require_active_tenant
 from .capacity import (
     DEFAULT_ATTRITION,
     DEFAULT_RAMP,
+    MIN_HEADCOUNT_TO_LEARN,
     ZERO,
     CapacityInputs,
     CapacityPlan,
@@ -104,7 +105,8 @@ class AttritionHistory:
 
     @property
     def rate(self) -> Decimal | None:
-        if self.average_headcount <= 0:
+        """The learned rate, or None when there were too few sellers to learn from."""
+        if self.average_headcount < MIN_HEADCOUNT_TO_LEARN:
             return None
         return learned_attrition(terminations=self.terminations,
                                  average_headcount=self.average_headcount)
