@@ -158,6 +158,8 @@ _COMMA_DECIMAL = re.compile(r"-?[\d.]*\d,\d{1,2}|-?\d{1,3}(?:\.\d{3})+,\d+")
 _DOT_THOUSANDS = re.compile(r"-?\d{1,3}(?:\.\d{3}){2,}")
 _COMMA_THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _NUMBER_PARTS = re.compile(r"(-?)(\d+)(?:\.(\d*))?")
+# What most exports hold ("12500", "1,234.50", "$1,234.50"), read in one step.
+_USUAL_AMOUNT = re.compile(r"\$?(-?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
 
 
 def canonical_number(text: str) -> str:
@@ -188,10 +190,15 @@ def canonical_number(text: str) -> str:
 def _money_cell(
     text: str, *, negative: bool, whole_digits: int, decimal_places: int
 ) -> tuple[Decimal | None, str | None]:
-    parts = _NUMBER_PARTS.fullmatch(canonical_number(text))
-    if parts is None:
-        return None, "{value} is not a number"
-    sign, whole, fraction = parts.group(1), parts.group(2), parts.group(3) or ""
+    usual = _USUAL_AMOUNT.fullmatch(text)
+    if usual is not None:
+        sign, whole, fraction = usual.group(1), usual.group(2).replace(",", ""), usual.group(3)
+    else:
+        parts = _NUMBER_PARTS.fullmatch(canonical_number(text))
+        if parts is None:
+            return None, "{value} is not a number"
+        sign, whole, fraction = parts.group(1), parts.group(2), parts.group(3)
+    fraction = fraction or ""
     if len(fraction) > decimal_places:
         return None, f"{{value}} has more than {decimal_places} decimal places"
     if len(whole.lstrip("0")) > whole_digits:

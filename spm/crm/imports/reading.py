@@ -241,7 +241,7 @@ def _table(frame: pd.DataFrame, *, notices: list[str]) -> Table:
     # Plain comprehensions: without pyarrow, pandas' .str methods loop in Python anyway, with
     # more overhead per cell.
     frame = pd.DataFrame(
-        {position: [str(cell).strip() for cell in frame[column].tolist()]
+        {position: list(map(str.strip, map(str, frame[column].tolist())))
          for position, column in enumerate(frame.columns)},
         dtype=object,
     )
