@@ -303,7 +303,7 @@ class Reference:
     def describe(self) -> str:
         label = self.model._meta.verbose_name
         what = {"external_id": "external id", "employee_id": "employee id", "name": "name"}
-        return f"no {label} with {what.get(self.key, self.key)}"
+        return f"No {label} with {what.get(self.key, self.key)}"
 
 
 def resolve_references(

@@ -105,7 +105,8 @@ class ApiPagination(PageNumberPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        digits = raw.isascii() and raw.isdigit() and len(raw) <= 4
+        if not digits or not 1 <= int(raw) <= self.max_page_size:
             raise exceptions.ValidationError(
                 {"page_size": [f"Must be a whole number from 1 to {self.max_page_size}."]}
             )
@@ -178,6 +179,8 @@ class ApiAutoSchema(AutoSchema):
 
 
 class TenantApiViewSet(viewsets.GenericViewSet):
+    """Base of every API view: key authentication, the key's tenant, JSON only, per-key limits."""
+
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasTenantApiKey]
     throttle_classes = [ApiKeyRateThrottle]
@@ -299,7 +302,9 @@ class FactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantApiVie
             raise exceptions.ValidationError({"rows": self._row_errors(exc)}) from None
         except DjangoValidationError as exc:
             raise exceptions.ValidationError({"rows": exc.messages}) from None
-        except IntegrityError:
+        except IntegrityError as exc:
+            if not _is_unique_violation(exc):
+                raise
             raise Conflict() from None
         return Response(UpsertResultSerializer(dataclasses.asdict(result)).data)
 
@@ -332,6 +337,12 @@ class FactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantApiVie
                 message if message.endswith(".") else f"{message}."
             )
         return grouped
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    # Two requests inserting the same new key at once: the later one waits, then fails here.
+    cause = exc.__cause__
+    return getattr(cause, "pgcode", None) == "23505" or "UNIQUE constraint failed" in str(exc)
 
 
 def _by_key_action(url_path: str, key_name: str) -> Callable:

@@ -86,6 +86,13 @@ def test_lists_are_paginated_with_a_client_chosen_page_size(api_a, deals_a):
     assert api_a.get("/api/v1/deals/", {"page_size": 5, "page": 4}).status_code == 404
 
 
+@pytest.mark.parametrize("page_size", ["0", "1001", "ten", "²", "9" * 5000, "-1"])
+def test_a_page_size_out_of_range_is_a_400_not_ignored(api_a, world_a, page_size):
+    response = api_a.get("/api/v1/deals/", {"page_size": page_size})
+    assert response.status_code == 400
+    assert response.json() == {"page_size": ["Must be a whole number from 1 to 1000."]}
+
+
 @pytest.mark.parametrize(
     "params",
     [

@@ -118,8 +118,8 @@ def test_unknown_references_are_reported_on_the_field_that_names_them(api_a, ten
     assert body == {
         "rows": {
             "1": {
-                "owner": ["no person with employee id 'NOBODY'."],
-                "stage": ["no stage with name 'Negotiation'."],
+                "owner": ["No person with employee id 'NOBODY'."],
+                "stage": ["No stage with name 'Negotiation'."],
             }
         }
     }
