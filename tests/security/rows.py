@@ -15,7 +15,8 @@ from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
 
 from spm.tenancy.models import Tenant, TenantModel
 
@@ -90,8 +91,11 @@ def build_row(model: type[TenantModel], *, pk: int | None = None, marker: str = 
             if related is get_user_model():
                 values[field.name] = get_user_model().objects.create(username=f"{marker}-{n}")
             elif issubclass(related, TenantModel):
+                # Reuse a row the tenant already has: natural keys (a period, a stage) are
+                # unique per tenant, so a second generated one would collide.
+                existing = related._default_manager.order_by("pk").first()
                 offset = None if pk is None else pk + 1000 + n
-                values[field.name] = build_row(related, pk=offset, marker=marker)
+                values[field.name] = existing or build_row(related, pk=offset, marker=marker)
             else:
                 raise TypeError(f"{model.__name__}.{field.name}: add a factory")
             continue
@@ -101,5 +105,12 @@ def build_row(model: type[TenantModel], *, pk: int | None = None, marker: str = 
             date_index += 1
         values[field.name] = _value_for(field, marker, n, date_index)
     obj = model(pk=pk, **values) if pk is not None else model(**values)
-    obj.save()
+    try:
+        with transaction.atomic():
+            obj.save()
+    except (IntegrityError, ValidationError) as exc:
+        raise AssertionError(
+            f"Cannot build a generic {model._meta.label} ({exc}). Add a factory for it to "
+            "tests/factories.py; the generated isolation tests use it."
+        ) from exc
     return obj
