@@ -52,9 +52,14 @@ class RampSchedule(TenantModel):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "name"], name="ramp_schedule_unique_name"),
             models.UniqueConstraint(
-                fields=["tenant"], condition=Q(is_default=True), name="ramp_schedule_one_default"
+                fields=["tenant", "name"], name="ramp_schedule_unique_name",
+                violation_error_message="A ramp schedule with this name exists already.",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant"], condition=Q(is_default=True), name="ramp_schedule_one_default",
+                violation_error_message="Another ramp schedule is the default already; untick "
+                "it there first.",
             ),
         ]
 
@@ -111,7 +116,10 @@ class SalesPlan(TenantModel):
     class Meta:
         ordering = ["-fiscal_year"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "fiscal_year"], name="sales_plan_one_a_year"),
+            models.UniqueConstraint(
+                fields=["tenant", "fiscal_year"], name="sales_plan_one_a_year",
+                violation_error_message="This fiscal year has a sales plan already.",
+            ),
             models.CheckConstraint(
                 condition=Q(bookings_target__gte=0), name="sales_plan_target_not_negative"
             ),
@@ -142,7 +150,8 @@ class SegmentTarget(TenantModel):
         ordering = ["plan", "segment"]
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "plan", "segment"], name="segment_target_once_per_plan"
+                fields=["tenant", "plan", "segment"], name="segment_target_once_per_plan",
+                violation_error_message="This segment is in the plan's mix already.",
             ),
         ]
 
@@ -180,7 +189,10 @@ class Scenario(TenantModel):
     class Meta:
         ordering = ["plan", "order", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "plan", "name"], name="scenario_unique_name"),
+            models.UniqueConstraint(
+                fields=["tenant", "plan", "name"], name="scenario_unique_name",
+                violation_error_message="The plan has a scenario with this name already.",
+            ),
         ]
 
     def __str__(self) -> str:

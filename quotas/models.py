@@ -93,7 +93,10 @@ class QuotaPlan(TenantModel):
     class Meta:
         ordering = ["-fiscal_year"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "fiscal_year"], name="quota_plan_one_a_year"),
+            models.UniqueConstraint(
+                fields=["tenant", "fiscal_year"], name="quota_plan_one_a_year",
+                violation_error_message="This fiscal year has a quota plan already.",
+            ),
             models.CheckConstraint(condition=Q(target__gte=0), name="quota_plan_target_positive"),
             models.CheckConstraint(
                 condition=Q(over_assignment_percent__gte=100)
@@ -164,10 +167,14 @@ class QuotaAllocation(TenantModel):
                 condition=Q(team__isnull=True) | Q(person__isnull=True),
                 name="allocation_team_or_person",
             ),
-            models.CheckConstraint(condition=Q(amount__gte=0), name="allocation_not_negative"),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="allocation_not_negative",
+                violation_error_message="A quota cannot be negative.",
+            ),
             models.CheckConstraint(
                 condition=Q(is_override=False) | ~Q(override_reason=""),
                 name="allocation_override_has_reason",
+                violation_error_message="Say why this amount is set by hand.",
             ),
         ]
         indexes = [models.Index(fields=["tenant", "plan", "position"])]
@@ -220,12 +227,18 @@ class Quota(TenantModel):
         ordering = ["person", "period", "valid_from"]
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "person", "period", "valid_from"], name="quota_unique_version"
+                fields=["tenant", "person", "period", "valid_from"], name="quota_unique_version",
+                violation_error_message="This person has a quota for this month starting that "
+                "day already.",
             ),
-            models.CheckConstraint(condition=Q(amount__gte=0), name="quota_not_negative"),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="quota_not_negative",
+                violation_error_message="A quota cannot be negative.",
+            ),
             models.CheckConstraint(
                 condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
                 name="quota_valid_range",
+                violation_error_message="Valid to must be after valid from.",
             ),
         ]
         indexes = [
@@ -288,6 +301,7 @@ class QuotaAcknowledgement(TenantModel):
             models.UniqueConstraint(
                 fields=["tenant", "plan", "person", "annual_amount"],
                 name="acknowledgement_once_per_amount",
+                violation_error_message="This quota has been acknowledged already.",
             ),
         ]
         indexes = [models.Index(fields=["tenant", "plan", "person", "acknowledged_at"])]

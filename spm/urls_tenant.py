@@ -15,5 +15,6 @@ urlpatterns = [
     ),
     path("", include("spm.org.urls")),
     path("", include("spm.crm.urls")),
+    path("territories/", include("territories.urls")),
     path("import/", include("spm.crm.urls_import")),
 ]

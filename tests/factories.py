@@ -235,23 +235,28 @@ class QuotaPlanFactory(factory.django.DjangoModelFactory):
     target = Decimal("1000000.00")
 
 
-def _unique_month(n: int):
-    """A fiscal month of its own (far from any real data), for rows that need a month."""
+def _month_of(fiscal_year: int, number: int):
+    """Month `number` of a January fiscal year, made on first use (for rows that need one)."""
     from spm.org.models import Period
 
-    year, month = 2300 + n // 12, n % 12 + 1
-    start = datetime.date(year, month, 1)
-    end = datetime.date(year + month // 12, month % 12 + 1, 1)
-    return Period.objects.create(kind="month", fiscal_year=year, number=month, start_date=start,
-                                 end_date=end, label=f"FY{year} M{month:02d}")
+    start = datetime.date(fiscal_year, number, 1)
+    end = datetime.date(fiscal_year + number // 12, number % 12 + 1, 1)
+    period, _ = Period.objects.get_or_create(
+        kind="month", fiscal_year=fiscal_year, number=number,
+        defaults={"start_date": start, "end_date": end, "label": f"FY{fiscal_year} M{number:02d}"},
+    )
+    return period
 
 
 class QuotaFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "quotas.Quota"
 
+    class Params:
+        month = factory.Sequence(lambda n: n % 12 + 1)
+
     plan = factory.SubFactory(QuotaPlanFactory)
     person = factory.SubFactory(PersonFactory)
-    period = factory.Sequence(_unique_month)
+    period = factory.LazyAttribute(lambda o: _month_of(o.plan.fiscal_year, o.month))
     amount = Decimal("10000.00")
     valid_from = factory.LazyAttribute(lambda o: o.period.start_date)

@@ -1,0 +1,617 @@
+"""Calculation runs: load a period's inputs, run the engine, and replace its results at once.
+
+A run of a month, quarter or year computes the fiscal year up to the period's end (quarterly
+windows and year-to-date true-ups need the earlier months) and replaces the line items and
+payee-period results of the months inside the period, in one transaction, under an advisory lock
+per (tenant, month). A locked month is never rewritten. The run row records who, when, a
+fingerprint of every input read, counts and the outcome; a failed run leaves the previous
+results as they were.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from compensation import bulk
+from compensation.engine import (
+    Calendar,
+    EngineInputError,
+    PlanInvalid,
+    calculate,
+)
+from compensation.engine.inputs import columns_needed
+from compensation.engine.plans import PlanVersion as EnginePlan
+from compensation.models import (
+    Adjustment,
+    AdjustmentStatus,
+    CalculationRun,
+    Dispute,
+    DrawBalance,
+    LineItem,
+    PayeePeriodResult,
+    PlanVersion,
+    PlanVersionComponent,
+    RunStatus,
+)
+from compensation.selectors import (
+    assignments_frame,
+    cancellations_frame,
+    engine_plans,
+    period_key,
+    versions_of_period,
+)
+from quotas.models import Quota
+from spm.org.models import Period, PeriodKind
+from spm.tenancy.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+LOCK_TIMEOUT = "30s"  # a second run of the same month waits this long for the first one
+NON_EARNING = ("clawback", "draw_advance", "draw_recovery", "guarantee", "adjustment")
+DRAW_TYPES = ("draw_advance", "draw_recovery", "guarantee")
+MAX_ISSUES_KEPT = 500
+
+
+class PeriodLockedError(ValidationError):
+    """The period (or a month inside it) is locked: its results are final."""
+
+
+class RunNotInTransactionError(RuntimeError):
+    """A run must hold its locks and write its results inside one transaction."""
+
+
+# ---- what a run reads ---------------------------------------------------------------------
+
+
+@dataclass
+class RunInputs:
+    """Everything the engine is given for one run, and the months whose results it replaces."""
+
+    period: Period
+    months: list[Period]  # the months the run writes
+    year_months: list[Period]  # from the fiscal year's start to the period's end
+    calendar: Calendar
+    versions: list[PlanVersion]
+    plans: dict[str, EnginePlan]
+    credits: pd.DataFrame
+    quotas: pd.DataFrame
+    assignments: pd.DataFrame
+    cancellations: pd.DataFrame
+    opening_balances: pd.DataFrame
+    adjustments: pd.DataFrame
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """SHA-256 over every input table and plan version: equal inputs, equal fingerprint."""
+        digest = hashlib.sha256()
+        digest.update(f"{self.period.pk}|{','.join(str(m.pk) for m in self.months)}".encode())
+        for version in self.versions:
+            digest.update(f"|{version.pk}:{version.fingerprint}:{version.valid_from}:"
+                          f"{version.valid_to}".encode())
+        for name in ("credits", "quotas", "assignments", "cancellations", "opening_balances",
+                     "adjustments"):
+            frame: pd.DataFrame = getattr(self, name)
+            digest.update(f"|{name}:{len(frame)}:{','.join(map(str, frame.columns))}".encode())
+            if len(frame):
+                hashed = pd.util.hash_pandas_object(frame.astype(object), index=False)
+                digest.update(hashed.to_numpy().tobytes())
+        return digest.hexdigest()
+
+
+def months_of(period: Period) -> list[Period]:
+    if period.kind == PeriodKind.MONTH:
+        return [period]
+    return list(Period.objects.filter(kind=PeriodKind.MONTH, start_date__gte=period.start_date,
+                                      end_date__lte=period.end_date).order_by("start_date"))
+
+
+def _fiscal_year(period: Period) -> Period | None:
+    return Period.objects.filter(kind=PeriodKind.YEAR, fiscal_year=period.fiscal_year).first()
+
+
+def _quotas(months: Sequence[Period]) -> pd.DataFrame:
+    """Each person's quota per month: the version in force on the month's last day, or the
+    first version when every one was set after the month (a quota set late still counts)."""
+    rows = list(Quota.objects.filter(period_id__in=[m.pk for m in months])
+                .order_by("person_id", "period_id", "valid_from", "pk")
+                .values_list("person_id", "period_id", "amount", "valid_from", "valid_to"))
+    last_day = {m.pk: m.last_day for m in months}
+    chosen: dict[tuple[int, int], Decimal] = {}
+    for person_id, period_id, amount, valid_from, valid_to in rows:
+        key = (person_id, period_id)
+        on = last_day[period_id]
+        in_force = valid_from <= on and (valid_to is None or valid_to > on)
+        if key not in chosen or in_force:
+            chosen[key] = amount
+    keys = {m.pk: period_key(m.start_date) for m in months}
+    return pd.DataFrame({
+        "payee_id": np.array([k[0] for k in chosen], dtype=np.int64),
+        "period": np.array([keys[k[1]] for k in chosen], dtype=object),
+        "quota_cents": np.array([int(v.scaleb(2)) for v in chosen.values()], dtype=np.int64),
+    })
+
+
+def _opening_balances(first_month: Period) -> pd.DataFrame:
+    """Draw balances carried in from the month before the fiscal year starts."""
+    rows = (DrawBalance.objects.filter(period__kind=PeriodKind.MONTH,
+                                       period__end_date=first_month.start_date)
+            .values_list("payee_id", "component__code", "balance"))
+    return pd.DataFrame({
+        "payee_id": np.array([r[0] for r in rows], dtype=np.int64),
+        "component": np.array([r[1] for r in rows], dtype=object),
+        "balance_cents": np.array([int(r[2].scaleb(2)) for r in rows], dtype=np.int64),
+    })
+
+
+def _adjustments(months: Sequence[Period]) -> pd.DataFrame:
+    rows = (Adjustment.objects.filter(period_id__in=[m.pk for m in months],
+                                      status=AdjustmentStatus.APPROVED)
+            .order_by("period_id", "payee_id", "pk")
+            .values_list("pk", "payee_id", "period_id", "deal_id", "amount", "reason"))
+    return pd.DataFrame({
+        "adjustment_id": np.array([r[0] for r in rows], dtype=np.int64),
+        "payee_id": np.array([r[1] for r in rows], dtype=np.int64),
+        "period_id": np.array([r[2] for r in rows], dtype=np.int64),
+        "deal_id": pd.array([r[3] for r in rows], dtype="Int64"),
+        "amount_cents": np.array([int(r[4].scaleb(2)) for r in rows], dtype=np.int64),
+        "reason": np.array([r[5] for r in rows], dtype=object),
+    })
+
+
+def run_inputs(*, tenant: Tenant, period: Period) -> RunInputs:
+    """Read every input of a run of `period` (a constant number of queries, credits by COPY)."""
+    months = months_of(period)
+    if not months:
+        raise ValidationError(f"{period} has no fiscal months; generate the periods first.")
+    year = _fiscal_year(period)
+    if year is None:
+        raise ValidationError(f"FY{period.fiscal_year} has no year period; generate the "
+                              "periods first.")
+    year_months = [m for m in months_of(year) if m.start_date < period.end_date]
+    calendar = Calendar.fiscal(period.fiscal_year, period.fiscal_year,
+                               tenant.fiscal_year_start_month)
+    keys = {m.pk: period_key(m.start_date) for m in year_months}
+    last_key = keys[year_months[-1].pk]
+
+    assignments = assignments_frame(period=year)
+    assignments = assignments[assignments["period"] <= last_key].reset_index(drop=True)
+    versions = list(versions_of_period(period=year).order_by("plan__code", "number"))
+    used = set(assignments["plan"])
+    versions = [v for v in versions if v.engine_key in used]
+    plans = engine_plans(versions=versions)
+    credits = bulk.read_credits(month_ids=list(keys), period_keys=keys,
+                                needed=columns_needed(plans))
+    cancellations = cancellations_frame(period=year)
+    if len(cancellations):
+        cancellations = cancellations[cancellations["period"] <= last_key]
+    inputs = RunInputs(
+        period=period, months=months, year_months=year_months, calendar=calendar,
+        versions=versions, plans=plans, credits=credits,
+        quotas=_quotas(year_months), assignments=assignments,
+        cancellations=cancellations.reset_index(drop=True),
+        opening_balances=_opening_balances(year_months[0]), adjustments=_adjustments(months),
+    )
+    inputs.counts = {"credits": len(credits), "quotas": len(inputs.quotas),
+                     "assignments": len(assignments), "cancellations": len(cancellations),
+                     "adjustments": len(inputs.adjustments), "plan_versions": len(versions)}
+    return inputs
+
+
+# ---- the lock ------------------------------------------------------------------------------
+
+
+def _lock_key(tenant_id: int, month_id: int) -> int:
+    digest = hashlib.blake2b(f"comp-run:{tenant_id}:{month_id}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
+def lock_months(*, tenant: Tenant, months: Sequence[Period], timeout: str = LOCK_TIMEOUT,
+                ) -> None:
+    """Hold a transaction-scoped advisory lock per (tenant, month) until the transaction ends.
+
+    Locks are taken in month order so two runs over overlapping months cannot deadlock. A run
+    still waiting after `timeout` fails with the database's lock-timeout error. No-op off
+    PostgreSQL (SQLite serialises writers itself).
+    """
+    if not connection.in_atomic_block:
+        raise RunNotInTransactionError("calculation runs lock their months inside a "
+                                       "transaction (tenant_context opens one)")
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        (previous,) = cursor.fetchone()
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])
+        for month in sorted(months, key=lambda m: m.start_date):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(tenant.pk, month.pk)])
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+
+
+# ---- writing results -----------------------------------------------------------------------
+
+
+def _half_up_ratio(numerator: np.ndarray, denominator: np.ndarray, scale: int) -> np.ndarray:
+    """round(numerator / denominator * scale) half away from zero; MISSING where den <= 0."""
+    out = np.full(len(numerator), bulk.MISSING, dtype=np.int64)
+    ok = denominator > 0
+    num = numerator[ok].astype(object) * scale
+    den = denominator[ok].astype(object)
+    magnitude = (abs(num) * 2 + den) // (den * 2)
+    values = np.where(num >= 0, magnitude, -magnitude)
+    out[ok] = np.asarray(values, dtype=np.int64)
+    return out
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
+    categorical = pd.Categorical(values.astype(object).where(values.notna(), ""))
+    return categorical.codes.astype(np.int64), tuple(str(c) for c in categorical.categories)
+
+
+@dataclass
+class _Ids:
+    month: dict[str, int]
+    version: dict[str, int]
+    component: dict[tuple[str, str], int]
+
+
+def _component_ids(versions: Sequence[PlanVersion]) -> dict[tuple[str, str], int]:
+    links = (PlanVersionComponent.objects.filter(version__in=list(versions))
+             .select_related("version__plan", "component"))
+    return {(link.version.engine_key, link.component.code): link.component_id for link in links}
+
+
+def line_table(lines: pd.DataFrame, ids: _Ids) -> tuple[pd.DataFrame, list[bulk.Column]]:
+    """Engine lines as LineItem columns for bulk.write_frame."""
+    n = len(lines)
+    measure = lines["measure"].astype(object).to_numpy()
+    # Units are stored as whole numbers in the decimal columns; money as cents / 100.
+    unit_scale = np.where(measure == "units", 100, 1)
+
+    def scaled(name: str) -> pd.Series:
+        values = lines[name]
+        if values.isna().any():
+            present = values.notna().to_numpy()
+            raw = values.astype("Int64").fillna(0).to_numpy(dtype=np.int64) * unit_scale
+            return pd.Series(pd.arrays.IntegerArray(raw, ~present))
+        return pd.Series(values.to_numpy(dtype=np.int64) * unit_scale)
+
+    cumulative, quota = lines["cumulative"], lines["quota"]
+    has_ratio = (cumulative.notna() & quota.notna()).to_numpy()
+    attainment = np.full(n, bulk.MISSING, dtype=np.int64)
+    if has_ratio.any():
+        attainment[has_ratio] = _half_up_ratio(
+            cumulative[has_ratio].to_numpy(dtype=np.int64),
+            quota[has_ratio].to_numpy(dtype=np.int64), 10**6)
+    plan_key = lines["plan"].astype(object).to_numpy()
+    component_key = lines["component"].astype(object).to_numpy()
+    pairs = pd.MultiIndex.from_arrays([plan_key, component_key])
+    pair_codes, uniques = pd.factorize(pairs)
+    component_of = np.array([ids.component.get(pair, bulk.MISSING) for pair in uniques]
+                            + [bulk.MISSING], dtype=np.int64)
+    table = pd.DataFrame({
+        "payee_id": lines["payee_id"].to_numpy(dtype=np.int64),
+        "period_id": lines["period"].astype(object).map(ids.month).to_numpy(dtype=np.int64),
+        "plan_version_id": pd.Series(plan_key).map(ids.version).astype("Int64"),
+        "component_id": component_of[pair_codes],
+        "credit_id": lines["credit_id"].astype("Int64").to_numpy(),
+        "deal_id": lines["deal_id"].astype("Int64").to_numpy(),
+        "basis": scaled("basis"),
+        "cumulative": scaled("cumulative"),
+        "quota": scaled("quota"),
+        "attainment": attainment,
+        "tier": lines["tier"].astype("Int64").to_numpy(),
+        "amount": lines["amount_cents"].to_numpy(dtype=np.int64),
+        "rounding_carry": lines["rounding_carry_cents"].to_numpy(dtype=np.int64),
+        "capped": lines["capped_cents"].to_numpy(dtype=np.int64),
+        "explanation_text": lines["explanation"].astype(object).to_numpy(),
+    })
+    columns = [
+        bulk.Column("payee_id", bulk.INT), bulk.Column("period_id", bulk.INT),
+        bulk.Column("plan_version_id", bulk.NULLABLE_INT),
+        bulk.Column("component_id", bulk.NULLABLE_INT),
+        bulk.Column("credit_id", bulk.NULLABLE_INT), bulk.Column("deal_id", bulk.NULLABLE_INT),
+        bulk.Column("basis", bulk.CENTS), bulk.Column("cumulative", bulk.NULLABLE_CENTS),
+        bulk.Column("quota", bulk.NULLABLE_CENTS),
+        bulk.Column("attainment", bulk.NULLABLE_MICROS),
+        bulk.Column("tier", bulk.NULLABLE_INT), bulk.Column("amount", bulk.CENTS),
+        bulk.Column("rounding_carry", bulk.CENTS), bulk.Column("capped", bulk.CENTS),
+    ]
+    for name in ("window", "kind", "line_type", "measure", "rate"):
+        codes, labels = _codes(lines[name])
+        table[name] = codes
+        columns.append(bulk.Column(name, bulk.CODE, labels=labels))
+    columns.append(bulk.Column("explanation_text", bulk.TEXT))
+    return table, columns
+
+
+def adjustment_lines(adjustments: pd.DataFrame, keys: dict[int, str]) -> pd.DataFrame:
+    """Approved adjustments as lines, so a statement's total stays the sum of its lines."""
+    n = len(adjustments)
+    return pd.DataFrame({
+        "payee_id": adjustments["payee_id"].to_numpy(),
+        "period": adjustments["period_id"].map(keys).to_numpy(dtype=object),
+        "window": adjustments["period_id"].map(keys).to_numpy(dtype=object),
+        "plan": [None] * n, "component": [None] * n, "kind": [""] * n,
+        "line_type": ["adjustment"] * n,
+        "deal_id": adjustments["deal_id"].to_numpy(), "credit_id": pd.array([None] * n,
+                                                                           dtype="Int64"),
+        "measure": ["amount"] * n, "basis": np.zeros(n, dtype=np.int64),
+        "cumulative": pd.array([None] * n, dtype="Int64"),
+        "quota": pd.array([None] * n, dtype="Int64"),
+        "tier": pd.array([None] * n, dtype="Int64"), "rate": [""] * n,
+        "amount_cents": adjustments["amount_cents"].to_numpy(dtype=np.int64),
+        "rounding_carry_cents": np.zeros(n, dtype=np.int64),
+        "capped_cents": np.zeros(n, dtype=np.int64),
+        "explanation": [f"adjustment: {reason}" for reason in adjustments["reason"]],
+    })
+
+
+def result_table(lines: pd.DataFrame, inputs: RunInputs, ids: _Ids,
+                 keys: dict[int, str]) -> pd.DataFrame:
+    """One row per payee and written month: credited, quota, target and the line sums."""
+    written = set(keys.values())
+    assignments = inputs.assignments[inputs.assignments["period"].isin(written)]
+    everyone = pd.concat([
+        lines[["payee_id", "period"]].astype({"period": object}),
+        assignments[["payee_id", "period"]],
+    ], ignore_index=True).drop_duplicates().sort_values(["period", "payee_id"])
+    everyone = everyone.reset_index(drop=True)
+    index = pd.MultiIndex.from_frame(everyone)
+
+    def sums(frame: pd.DataFrame, column: str) -> np.ndarray:
+        if frame.empty:
+            return np.zeros(len(everyone), dtype=np.int64)
+        grouped = frame.groupby([frame["payee_id"], frame["period"].astype(object)],
+                                sort=False)[column].sum()
+        return grouped.reindex(index, fill_value=0).to_numpy(dtype=np.int64)
+
+    line_type = lines["line_type"].astype(object)
+    out = pd.DataFrame({"payee_id": everyone["payee_id"].to_numpy(dtype=np.int64),
+                        "period_id": everyone["period"].map(ids.month).to_numpy(dtype=np.int64)})
+    out["earnings"] = sums(lines[~line_type.isin(NON_EARNING)], "amount_cents")
+    out["clawbacks"] = sums(lines[line_type == "clawback"], "amount_cents")
+    out["adjustments"] = sums(lines[line_type == "adjustment"], "amount_cents")
+    out["draw"] = sums(lines[line_type.isin(DRAW_TYPES)], "amount_cents")
+    out["total"] = sums(lines, "amount_cents")
+    counted = lines.assign(one=1)
+    out["line_count"] = sums(counted, "one")
+    credits = inputs.credits
+    out["credited"] = sums(credits[credits["period"].isin(written)], "amount_cents")
+    quotas = inputs.quotas[inputs.quotas["period"].isin(written)].drop_duplicates(
+        ["payee_id", "period"])
+    quota = quotas.set_index(["payee_id", "period"])["quota_cents"].reindex(index)
+    out["quota"] = pd.array(quota.to_numpy(), dtype="Int64")
+    present = quota.notna().to_numpy()
+    out["attainment"] = np.full(len(out), bulk.MISSING, dtype=np.int64)
+    if present.any():
+        out.loc[present, "attainment"] = _half_up_ratio(
+            out["credited"].to_numpy()[present], quota.to_numpy()[present].astype(np.int64),
+            10**6)
+    if len(assignments):
+        share = assignments["proration"].str.split("/", expand=True).astype(np.int64)
+        target = _half_up_ratio(assignments["target_incentive_cents"].to_numpy() * share[0]
+                                .to_numpy(), share[1].to_numpy(), 1)
+        shares = assignments.assign(target=target)
+        out["target_incentive"] = sums(shares, "target")
+        last_version = assignments.groupby(["payee_id", "period"], sort=False)["plan"].last()
+        out["plan_version_id"] = pd.array(
+            last_version.reindex(index).map(ids.version).to_numpy(), dtype="Int64")
+    else:
+        out["target_incentive"] = pd.array([None] * len(out), dtype="Int64")
+        out["plan_version_id"] = pd.array([None] * len(out), dtype="Int64")
+    return out
+
+
+RESULT_COLUMNS = [
+    bulk.Column("payee_id", bulk.INT), bulk.Column("period_id", bulk.INT),
+    bulk.Column("plan_version_id", bulk.NULLABLE_INT), bulk.Column("credited", bulk.CENTS),
+    bulk.Column("quota", bulk.NULLABLE_CENTS), bulk.Column("attainment", bulk.NULLABLE_MICROS),
+    bulk.Column("target_incentive", bulk.NULLABLE_CENTS), bulk.Column("earnings", bulk.CENTS),
+    bulk.Column("clawbacks", bulk.CENTS), bulk.Column("adjustments", bulk.CENTS),
+    bulk.Column("draw", bulk.CENTS), bulk.Column("total", bulk.CENTS),
+    bulk.Column("line_count", bulk.INT),
+]
+
+
+def _replace_results(*, tenant: Tenant, months: Sequence[Period]) -> None:
+    """Delete the months' lines and results (a dispute keeps its deal and period, not the line)."""
+    month_ids = [m.pk for m in months]
+    Dispute.objects.filter(line_item__period_id__in=month_ids).update(line_item=None)
+    # Row by row, Django's delete() would load a million lines to cascade nothing.
+    for model in (LineItem, PayeePeriodResult):
+        table = model._meta.db_table
+        with connection.cursor() as cursor:
+            placeholders = ", ".join(["%s"] * len(month_ids))
+            cursor.execute(
+                f'DELETE FROM "{table}" WHERE tenant_id = %s '  # noqa: S608
+                f"AND period_id IN ({placeholders})",
+                [tenant.pk, *month_ids],
+            )
+
+
+def _write_balances(*, run: CalculationRun, balances: pd.DataFrame, month: Period,
+                    ids: _Ids) -> None:
+    DrawBalance.objects.filter(period=month).delete()
+    by_code = {code: component_id for (_, code), component_id in ids.component.items()}
+    DrawBalance.objects.bulk_create([
+        DrawBalance(payee_id=int(row.payee_id), component_id=by_code[row.component],
+                    period=month, run=run, balance=Decimal(int(row.balance_cents)).scaleb(-2))
+        for row in balances.itertuples() if row.component in by_code
+    ])
+
+
+# ---- the service ---------------------------------------------------------------------------
+
+
+def _check_open(period: Period, months: Sequence[Period]) -> None:
+    locked = [p for p in (period, *months) if p.is_locked]
+    if locked:
+        names = ", ".join(dict.fromkeys(str(p) for p in locked))
+        raise PeriodLockedError(
+            f"{names} is locked, so its results are final and a calculation cannot change "
+            "them. Ask finance to unlock it first, or calculate an open period.")
+
+
+def _issues(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    kept = frame.head(MAX_ISSUES_KEPT)
+    return [{k: (None if pd.isna(v) else str(v) if not isinstance(v, int | str) else v)
+             for k, v in row.items()} for row in kept.to_dict("records")]
+
+
+def calculation_run(
+    *,
+    tenant: Tenant,
+    period: Period,
+    actor: Any = None,
+    after_lines: Callable[[CalculationRun], None] | None = None,
+) -> CalculationRun:
+    """Calculate `period` and replace the results of its months; returns the run.
+
+    Raises PeriodLockedError for a locked period (nothing is written). Any other failure is
+    recorded on the run (status failed, with the error) and leaves earlier results untouched;
+    a lock wait that times out is raised, so a task can retry it. `after_lines` is called once
+    the new lines are written (tests use it to fail half-way).
+    """
+    if not connection.in_atomic_block:
+        raise RunNotInTransactionError("run calculation_run inside tenant_context(tenant)")
+    months = months_of(period)
+    _check_open(period, months)
+    now = timezone.now()
+    run = CalculationRun.objects.create(
+        period=period, status=RunStatus.RUNNING, requested_at=now, started_at=now,
+        requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            lock_months(tenant=tenant, months=months)
+            # Locked between our check and the lock? The lock serialises runs, not finance.
+            fresh = list(Period.objects.filter(pk__in=[p.pk for p in (period, *months)]))
+            _check_open(period, fresh)
+            _execute(run=run, tenant=tenant, period=period, after_lines=after_lines,
+                     started=started)
+    except PeriodLockedError:
+        raise
+    except Exception as exc:
+        if _is_lock_timeout(exc):
+            raise
+        logger.warning("calculation run %s of %s failed: %s", run.pk, period, exc)
+        run.status = RunStatus.FAILED
+        run.finished_at = timezone.now()
+        run.error = _error_text(exc)
+        run.inputs = {**run.inputs, "seconds": round(time.perf_counter() - started, 3)}
+        run.save(update_fields=["status", "finished_at", "error", "inputs"])
+    return run
+
+
+def _is_lock_timeout(exc: BaseException) -> bool:
+    return getattr(getattr(exc, "__cause__", None), "pgcode", None) == "55P03"
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, EngineInputError | PlanInvalid):
+        return str(exc)
+    if isinstance(exc, ValidationError):
+        return "; ".join(exc.messages)
+    return "".join(traceback.format_exception_only(exc)).strip()
+
+
+def _execute(*, run: CalculationRun, tenant: Tenant, period: Period,
+             after_lines: Callable[[CalculationRun], None] | None, started: float) -> None:
+    timings: dict[str, float] = {}
+    mark = time.perf_counter()
+    inputs = run_inputs(tenant=tenant, period=period)
+    timings["read"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    result = calculate(plans=inputs.plans, credits=inputs.credits, quotas=inputs.quotas,
+                       assignments=inputs.assignments, calendar=inputs.calendar,
+                       cancellations=inputs.cancellations if len(inputs.cancellations) else None,
+                       opening_balances=inputs.opening_balances)
+    keys = {m.pk: period_key(m.start_date) for m in inputs.months}
+    written = set(keys.values())
+    lines = result.lines[result.lines["period"].astype(object).isin(written)]
+    if len(inputs.adjustments):
+        categorical = [c for c in lines.columns
+                       if isinstance(lines[c].dtype, pd.CategoricalDtype)]
+        lines = pd.concat([lines.astype(dict.fromkeys(categorical, object)),
+                           adjustment_lines(inputs.adjustments, keys)], ignore_index=True)
+    lines = lines.reset_index(drop=True)
+    timings["compute"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    ids = _Ids(month={period_key(m.start_date): m.pk for m in inputs.year_months},
+               version={v.engine_key: v.pk for v in inputs.versions},
+               component=_component_ids(inputs.versions))
+    _replace_results(tenant=tenant, months=inputs.months)
+    table, columns = line_table(lines, ids)
+    bulk.write_frame(LineItem, table, columns,
+                     constants={"tenant_id": tenant.pk, "run_id": run.pk, "explanation": {}})
+    if after_lines is not None:
+        after_lines(run)
+    results = result_table(lines, inputs, ids, keys)
+    bulk.write_frame(PayeePeriodResult, results, RESULT_COLUMNS,
+                     constants={"tenant_id": tenant.pk, "run_id": run.pk})
+    _write_balances(run=run, balances=result.draw_balances, month=inputs.months[-1], ids=ids)
+    timings["write"] = time.perf_counter() - mark
+
+    CalculationRun.objects.filter(period=period, status=RunStatus.SUCCEEDED).exclude(
+        pk=run.pk).update(status=RunStatus.SUPERSEDED)
+    run.status = RunStatus.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.inputs_fingerprint = inputs.fingerprint()
+    run.inputs = {
+        "months": [str(m) for m in inputs.months],
+        "computed_from": str(inputs.year_months[0]),
+        "plan_versions": [str(v) for v in inputs.versions],
+        "counts": inputs.counts,
+        "payees": len(results),
+        "seconds": round(time.perf_counter() - started, 3),
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }
+    run.line_count = len(lines)
+    run.total_amount = Decimal(int(lines["amount_cents"].sum()) if len(lines) else 0).scaleb(-2)
+    run.issues = _issues(result.issues)
+    run.error = ""
+    run.save()
+
+
+def periods_to_recompute(*, on: datetime.date) -> list[Period]:
+    """Open months from the start of the fiscal year holding `on` through the month holding it."""
+    current = Period.objects.filter(kind=PeriodKind.MONTH, start_date__lte=on,
+                                    end_date__gt=on).first()
+    if current is None:
+        return []
+    return list(Period.objects.filter(kind=PeriodKind.MONTH, fiscal_year=current.fiscal_year,
+                                      start_date__lte=current.start_date)
+                .exclude(status="locked").order_by("start_date"))
+
+
+def run_duration(run: CalculationRun) -> datetime.timedelta | None:
+    if run.started_at is None or run.finished_at is None:
+        return None
+    return run.finished_at - run.started_at
+
+
+__all__ = [
+    "PeriodLockedError",
+    "RunInputs",
+    "calculation_run",
+    "lock_months",
+    "periods_to_recompute",
+    "run_inputs",
+]

@@ -1,0 +1,437 @@
+"""Territory pages: the tree, a territory, coverage, assignment rules with preview and apply,
+the audit of assignment changes, balancing proposals, and an account's territory history.
+
+Admins change things; finance reads everything; managers and reps read the territories they
+(or the people they may see) own. Object pages look the row up before checking the method, so
+another tenant's id is a 404 whatever the method.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, F
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_safe
+
+from spm.crm.models import Account
+from spm.org.selectors import visible_person_ids
+from spm.org.views import detail_only_get, page_query, paginate, tenant_today
+from spm.tenancy.models import Role
+from spm.tenancy.permissions import can_configure, can_see_everyone, role_required
+
+from . import proposals
+from .forms import AssignmentRuleForm, BalanceForm, DayForm, EffectiveDateForm, ReassignForm
+from .models import (
+    AssignmentChange,
+    AssignmentRule,
+    BalancingProposal,
+    ProposalStatus,
+    Territory,
+    TerritoryOwner,
+)
+from .selectors import (
+    accounts_in_territory_on,
+    assignment_history,
+    coverage_report,
+    territory_potential_on,
+    visible_territory_ids,
+)
+from .services import account_assign, rules_apply, rules_preview
+
+READERS = (Role.ADMIN, Role.FINANCE)
+PREVIEW_SAMPLE = 200
+
+
+def _day(request: HttpRequest) -> datetime.date:
+    """The `on` parameter, or the tenant's today; a junk date is reported and ignored."""
+    form = DayForm(request.GET or None)
+    if form.is_bound and form.is_valid() and form.cleaned_data["on"]:
+        return form.cleaned_data["on"]
+    if form.is_bound and form.errors:
+        messages.warning(request, "That date was not understood; showing today instead.")
+    return tenant_today(request.tenant)
+
+
+def _visible_ids(request: HttpRequest, on: datetime.date) -> set[int] | None:
+    people = visible_person_ids(membership=request.membership, on=on)
+    return visible_territory_ids(person_ids=people, on=on)
+
+
+def _form_errors(form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form: on its fields when it names them."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+# -- the tree and one territory ------------------------------------------------------------------
+
+
+@require_safe
+def territory_tree(request: HttpRequest) -> HttpResponse:
+    on = _day(request)
+    loads = territory_potential_on(on=on)
+    visible = _visible_ids(request, on)
+    for load in loads.values():
+        load.children.sort(key=lambda child: child.territory.name.lower())
+    if visible is None:
+        roots = [ld for ld in loads.values() if ld.territory.parent_id is None]
+    else:
+        # A member's tree starts at the territories they may see whose parent they may not.
+        roots = [
+            ld for pk, ld in loads.items()
+            if pk in visible and ld.territory.parent_id not in visible
+        ]
+        for load in loads.values():
+            load.children = [c for c in load.children if c.territory.pk in visible]
+    roots.sort(key=lambda ld: ld.territory.name.lower())
+    total_accounts = sum(ld.subtree_accounts for ld in roots)
+    total_potential = sum((ld.subtree_potential for ld in roots), start=0)
+    return render(request, "territories/tree.html", {
+        "roots": roots,
+        "on": on,
+        "day_form": DayForm(initial={"on": on}),
+        "total_accounts": total_accounts,
+        "total_potential": total_potential,
+        "territory_count": len(loads) if visible is None else len(visible),
+    })
+
+
+def territory_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    on = _day(request)
+    visible = _visible_ids(request, on)
+    territory = Territory.objects.filter(pk=pk).first()
+    if territory is None or (visible is not None and territory.pk not in visible):
+        raise Http404("No such territory.")
+    if (refused := detail_only_get(request)) is not None:
+        return refused
+    load = territory_potential_on(on=on)[territory.pk]
+    accounts = accounts_in_territory_on(territory=territory, on=on, subtree=True)
+    page = paginate(request, accounts.order_by(F("potential").desc(nulls_last=True), "name", "pk"))
+    return render(request, "territories/detail.html", {
+        "territory": territory,
+        "load": load,
+        "on": on,
+        "page": page,
+        "page_query": page_query(request),
+        "ancestors": list(
+            Territory.objects.filter(pk__in=territory.ancestor_ids()[:-1]).order_by("path")
+        ),
+        "children": list(territory.children.order_by("name")),
+        "ownerships": list(
+            TerritoryOwner.objects.filter(territory=territory)
+            .select_related("person").order_by("role", "-valid_from")
+        ),
+        "rules": list(AssignmentRule.objects.filter(territory=territory)),
+    })
+
+
+territory_detail.model = Territory  # type: ignore[attr-defined]
+
+
+# -- coverage ------------------------------------------------------------------------------------
+
+
+@require_safe
+@role_required(*READERS)
+def coverage(request: HttpRequest) -> HttpResponse:
+    on = _day(request)
+    report = coverage_report(on=on)
+    return render(request, "territories/coverage.html", {
+        "report": report, "on": on, "day_form": DayForm(initial={"on": on}),
+        "assigned_count": report.account_count - report.unassigned_count,
+    })
+
+
+# -- assignment rules ----------------------------------------------------------------------------
+
+
+@require_safe
+@role_required(*READERS)
+def rule_list(request: HttpRequest) -> HttpResponse:
+    rules = AssignmentRule.objects.select_related("territory").order_by("priority", "pk")
+    return render(request, "territories/rule_list.html", {
+        "rules": rules,
+        "preview_form": EffectiveDateForm(initial={"effective_date": tenant_today(request.tenant)}),
+    })
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@role_required(Role.ADMIN)
+def rule_add(request: HttpRequest) -> HttpResponse:
+    return _rule_form(request, AssignmentRule())
+
+
+@role_required(Role.ADMIN)
+def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = AssignmentRule.objects.filter(pk=pk).first()
+    if rule is None:
+        raise Http404("No such rule.")
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
+    return _rule_form(request, rule)
+
+
+rule_edit.model = AssignmentRule  # type: ignore[attr-defined]
+
+
+def _rule_form(request: HttpRequest, rule: AssignmentRule) -> HttpResponse:
+    if request.method == "POST":
+        form = AssignmentRuleForm(request.POST, instance=rule)
+        if form.is_valid():
+            saved = form.save(commit=False)
+            saved._history_user = request.user
+            saved.save()
+            messages.success(
+                request, f"Rule “{saved.name}” saved. Preview to see what it would move."
+            )
+            return redirect("territories:rule-list")
+    else:
+        initial = {}
+        if rule.pk is None:
+            last = AssignmentRule.objects.order_by("-priority").first()
+            initial["priority"] = (last.priority + 10) if last else 10
+        form = AssignmentRuleForm(instance=rule, initial=initial)
+    return render(request, "territories/rule_form.html", {"form": form, "rule": rule})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@role_required(Role.ADMIN)
+def rules_preview_page(request: HttpRequest) -> HttpResponse:
+    """GET shows what the active rules would do on the date; POST applies exactly that."""
+    data = request.POST if request.method == "POST" else request.GET
+    form = EffectiveDateForm(data or None)
+    if not form.is_valid():
+        return render(request, "territories/rules_preview.html", {"form": form, "preview": None})
+    effective_date = form.cleaned_data["effective_date"]
+    if request.method == "POST":
+        try:
+            change = rules_apply(
+                effective_date=effective_date, actor=request.user,
+                expected_digest=request.POST.get("digest") or "missing",
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(
+                request, f"{change.moved_count} account(s) moved from {effective_date}."
+            )
+            return redirect("territories:change-detail", pk=change.pk)
+    preview = rules_preview(effective_date=effective_date)
+    moves = preview.moves.head(PREVIEW_SAMPLE).astype(object)
+    moves = moves.where(moves.notna(), None)
+    names = dict(
+        Account.objects.filter(pk__in=[int(a) for a in moves["account_id"]])
+        .values_list("pk", "name")
+    )
+    territory_names = {r.rule.territory_id: r.rule.territory.name for r in preview.rules}
+    sources = {int(t) for t in moves["from_territory_id"] if t is not None}
+    territory_names.update(
+        Territory.objects.filter(pk__in=sources - set(territory_names)).values_list("pk", "name")
+    )
+    rule_names = {r.rule.pk: r.rule.name for r in preview.rules}
+    sample = [
+        {
+            "account": names.get(int(row.account_id), row.account_id),
+            "from": "Unassigned" if row.from_territory_id is None
+            else territory_names.get(int(row.from_territory_id)),
+            "to": territory_names.get(int(row.to_territory_id)),
+            "rule": rule_names.get(int(row.rule_id)),
+        }
+        for row in moves.itertuples()
+    ]
+    return render(request, "territories/rules_preview.html", {
+        "form": form, "preview": preview, "sample": sample,
+    })
+
+
+# -- the audit of assignment changes -------------------------------------------------------------
+
+
+@require_safe
+@role_required(*READERS)
+def change_list(request: HttpRequest) -> HttpResponse:
+    changes = AssignmentChange.objects.select_related("created_by").order_by("-created_at", "-pk")
+    page = paginate(request, changes)
+    return render(request, "territories/change_list.html", {
+        "page": page, "page_query": page_query(request),
+    })
+
+
+@role_required(*READERS)
+def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    change = AssignmentChange.objects.select_related("created_by").filter(pk=pk).first()
+    if change is None:
+        raise Http404("No such change.")
+    if (refused := detail_only_get(request)) is not None:
+        return refused
+    return render(request, "territories/change_detail.html", {"change": change})
+
+
+change_detail.model = AssignmentChange  # type: ignore[attr-defined]
+
+
+# -- balancing -----------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@role_required(*READERS)
+def balance(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        if not can_configure(request.membership):
+            messages.error(request, "Only an admin can run the balancer.")
+            return redirect("territories:balance")
+        form = BalanceForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                proposal = proposals.proposal_create(
+                    effective_date=data["effective_date"],
+                    tolerance_pct=data["tolerance_pct"],
+                    count_tolerance_pct=data["count_tolerance_pct"],
+                    scope=data["scope"],
+                    time_limit_s=float(data["time_limit_s"]),
+                    actor=request.user,
+                )
+            except ValidationError as error:
+                _form_errors(form, error)
+            else:
+                return redirect("territories:proposal-detail", pk=proposal.pk)
+    else:
+        form = BalanceForm(initial={"effective_date": tenant_today(request.tenant)})
+    recent = (
+        BalancingProposal.objects.select_related("scope")
+        .annotate(move_count=Count("moves"))
+        .order_by("-created_at", "-pk")[:20]
+    )
+    return render(request, "territories/balance.html", {"form": form, "recent": recent})
+
+
+def _proposal_or_404(pk: int) -> BalancingProposal:
+    proposal = BalancingProposal.objects.select_related(
+        "scope", "created_by", "decided_by", "change"
+    ).filter(pk=pk).first()
+    if proposal is None:
+        raise Http404("No such proposal.")
+    return proposal
+
+
+@role_required(*READERS)
+def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = _proposal_or_404(pk)
+    if (refused := detail_only_get(request)) is not None:
+        return refused
+    moves = proposal.moves.select_related("account", "from_territory", "to_territory").order_by(
+        "from_territory__name", "-potential", "pk"
+    )
+    page = paginate(request, moves)
+    territories = proposal.figures.get("territories", [])
+    chart = {
+        "names": [t["name"] for t in territories],
+        "before": [float(t["potential_before"]) for t in territories],
+        "after": [float(t["potential_after"]) for t in territories],
+        "low": float(proposal.figures.get("bands", {}).get("low", 0)),
+        "high": float(proposal.figures.get("bands", {}).get("high", 0)),
+    }
+    return render(request, "territories/proposal_detail.html", {
+        "proposal": proposal,
+        "figures": proposal.figures,
+        "page": page,
+        "page_query": page_query(request),
+        "chart_json": json.dumps(chart),
+        "can_decide": can_configure(request.membership)
+        and proposal.status == ProposalStatus.PROPOSED,
+    })
+
+
+proposal_detail.model = BalancingProposal  # type: ignore[attr-defined]
+
+
+def _decide(request: HttpRequest, pk: int, *, accept: bool) -> HttpResponse:
+    proposal = _proposal_or_404(pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        if accept:
+            change = proposals.proposal_accept(proposal=proposal, actor=request.user)
+            messages.success(
+                request, f"Proposal accepted: {change.moved_count} account(s) moved from "
+                f"{proposal.effective_date}."
+            )
+        else:
+            proposals.proposal_reject(proposal=proposal, actor=request.user)
+            messages.info(request, "Proposal rejected; nothing was changed.")
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect("territories:proposal-detail", pk=proposal.pk)
+
+
+@role_required(Role.ADMIN)
+def proposal_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide(request, pk, accept=True)
+
+
+@role_required(Role.ADMIN)
+def proposal_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide(request, pk, accept=False)
+
+
+proposal_accept.model = BalancingProposal  # type: ignore[attr-defined]
+proposal_reject.model = BalancingProposal  # type: ignore[attr-defined]
+
+
+# -- one account's territories -------------------------------------------------------------------
+
+
+@role_required(*READERS)
+def account_territories(request: HttpRequest, pk: int) -> HttpResponse:
+    """An account's territory history, and (for admins) a move from a date."""
+    account = Account.objects.filter(pk=pk).first()
+    if account is None:
+        raise Http404("No such account.")
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
+    form: ReassignForm | None = None
+    if can_configure(request.membership):
+        if request.method == "POST":
+            form = ReassignForm(request.POST)
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    change = account_assign(
+                        account=account, territory=data["territory"],
+                        effective_date=data["effective_date"], actor=request.user,
+                        note=data["note"],
+                    )
+                except ValidationError as error:
+                    _form_errors(form, error)
+                else:
+                    if change.moved_count:
+                        messages.success(request, f"{account.name} moved.")
+                    else:
+                        messages.info(request, f"{account.name} is in that territory already.")
+                    return redirect("territories:account", pk=account.pk)
+        else:
+            form = ReassignForm(initial={"effective_date": tenant_today(request.tenant)})
+    elif request.method == "POST":
+        messages.error(request, "Only an admin can move accounts.")
+        return redirect("territories:account", pk=account.pk)
+    return render(request, "territories/account.html", {
+        "account": account,
+        "history": list(assignment_history(account=account)),
+        "form": form,
+        "can_see_everyone": can_see_everyone(request.membership),
+    })
+
+
+account_territories.model = Account  # type: ignore[attr-defined]
+
