@@ -1,0 +1,17 @@
+"""Compensation pages of a tenant: statements and calculation runs."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "compensation"
+
+urlpatterns = [
+    path("statements/", views.statement_list, name="statement-list"),
+    path("statements/<int:person_id>/<int:period_id>/", views.statement_detail,
+         name="statement"),
+    path("statements/<int:person_id>/<int:period_id>/csv/", views.statement_csv,
+         name="statement-csv"),
+    path("runs/", views.run_list, name="run-list"),
+    path("runs/recalculate/", views.run_recalculate, name="run-recalculate"),
+]
