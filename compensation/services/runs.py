@@ -601,6 +601,25 @@ def periods_to_recompute(*, on: datetime.date) -> list[Period]:
                 .exclude(status="locked").order_by("start_date"))
 
 
+def calculate_years(*, tenant: Tenant, through: datetime.date,
+                    actor: Any = None) -> list[CalculationRun]:
+    """One run per fiscal year that has plan assignments and starts by `through`, oldest first
+    (what seed_demo does so every rep has statements); locked years are left as they are."""
+    from compensation.models import AssignmentPeriod
+
+    years = Period.objects.filter(
+        kind=PeriodKind.YEAR, start_date__lte=through,
+        fiscal_year__in=AssignmentPeriod.objects.values("period__fiscal_year"),
+    ).order_by("start_date")
+    runs = []
+    for year in years:
+        try:
+            runs.append(calculation_run(tenant=tenant, period=year, actor=actor))
+        except PeriodLockedError:
+            continue
+    return runs
+
+
 def run_duration(run: CalculationRun) -> datetime.timedelta | None:
     if run.started_at is None or run.finished_at is None:
         return None
@@ -610,6 +629,7 @@ def run_duration(run: CalculationRun) -> datetime.timedelta | None:
 __all__ = [
     "PeriodLockedError",
     "RunInputs",
+    "calculate_years",
     "calculation_run",
     "lock_months",
     "periods_to_recompute",

@@ -9,7 +9,12 @@ import pytest
 from django.db.models import Sum
 
 from compensation.models import CalculationRun, LineItem, PayeePeriodResult, RunStatus
-from compensation.services.runs import PeriodLockedError, calculation_run, run_inputs
+from compensation.services.runs import (
+    PeriodLockedError,
+    calculate_years,
+    calculation_run,
+    run_inputs,
+)
 from spm.tenancy.context import tenant_context
 
 from .runs_world import build_world, credit_deal
@@ -161,3 +166,14 @@ def test_a_rep_of_another_tenant_is_not_read_or_replaced(tenant_a, tenant_b, wor
     with tenant_context(tenant_b):
         assert LineItem.objects.filter(run=theirs).count() == 1
     assert payees == {world.reps[0].pk}
+
+
+def test_the_demo_calculation_gives_every_assigned_rep_results_for_each_month(tenant_a, world):
+    with tenant_context(tenant_a):
+        runs = calculate_years(tenant=tenant_a, through=datetime.date(2026, 6, 30))
+        results = PayeePeriodResult.objects.filter(run__in=runs)
+        people = set(results.values_list("payee_id", flat=True))
+        months = results.values("period_id").distinct().count()
+    assert [r.status for r in runs] == [RunStatus.SUCCEEDED]
+    assert people == {rep.pk for rep in world.reps}
+    assert months == 12
