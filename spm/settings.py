@@ -170,6 +170,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(minute=17, hour=3),
         "options": {"expires": 36 * 60 * 60},
     },
+    # Every night each tenant recomputes the open months of its fiscal year so far.
+    "recompute-open-periods": {
+        "task": "spm.tasks.fan_out_to_tenants",
+        "schedule": crontab(minute=40, hour=2),
+        "args": ["compensation.recompute_open_periods"],
+        "options": {"expires": 36 * 60 * 60},
+    },
 }
 
 # ------------------------------------------------------------------------------------------------
