@@ -24,6 +24,7 @@ from spm.org.models import Person, Team, TeamMembership
 from spm.org.services import periods_generate_covering, team_create
 from spm.tenancy.models import Membership, Role, Tenant
 from spm.tenancy.rls import is_tenant_model
+from territories.demo import build_territories
 
 from . import generate
 from .writer import reserve_ids, write_frame
@@ -315,6 +316,7 @@ STEPS: list[Step] = [
     build_stage_history,
     build_leads,
     build_activities,
+    build_territories,
 ]
 
 
