@@ -121,6 +121,9 @@ REPS_PER_TEAM = 8
 DEALS_PER_REP_YEAR = 60
 RAMP_DAYS = 120
 PIPELINE_HORIZON_DAYS = 150
+SKIPPED_STAGE_SHARE = 0.25
+ACTIVITIES_PER_REP_WEEK = 25
+LEADS_PER_REP_MONTH = 40
 
 
 @dataclass(frozen=True)
@@ -482,8 +485,9 @@ def deal_times(spec: DemoSpec, deals: pd.DataFrame) -> tuple[np.ndarray, np.ndar
 def stage_history_frame(spec: DemoSpec, deals: pd.DataFrame) -> pd.DataFrame:
     """Every deal's path: from its first stage up to where it got, then won or lost.
 
-    Times spread over the deal's life: the first row when it opened, a closed deal's last row on
-    its close date, an open deal's last move before today.
+    A quarter of the stages between the first and the furthest are skipped, as sellers do. Times
+    spread over the deal's life: the first row when it opened, a closed deal's last row on its
+    close date, an open deal's last move before today.
     """
     rng = rng_for(spec.seed, "stage-history")
     opened, end = deal_times(spec, deals)
@@ -491,24 +495,27 @@ def stage_history_frame(spec: DemoSpec, deals: pd.DataFrame) -> pd.DataFrame:
     reached = deals["reached_stage"].to_numpy()
     closed = deals["status"].to_numpy() != "open"
     steps = reached - start + 1 + closed
-    total = int(steps.sum())
     deal = np.repeat(np.arange(len(deals)), steps)
-    offset = np.repeat(np.cumsum(steps) - steps, steps)
-    position = np.arange(total) - offset
-    is_last = position == np.repeat(steps - 1, steps)
-    final = np.repeat(deals["stage_order"].to_numpy(), steps)
+    position = np.arange(len(deal)) - np.repeat(np.cumsum(steps) - steps, steps)
     to_stage = np.repeat(start, steps) + position
-    to_stage = np.where(is_last & np.repeat(closed, steps), final, to_stage)
-    from_stage = np.where(position == 0, 0, np.roll(to_stage, 1))
+    is_closing = (position == np.repeat(steps - 1, steps)) & np.repeat(closed, steps)
+    to_stage = np.where(is_closing, np.repeat(deals["stage_order"].to_numpy(), steps), to_stage)
+    between = (position > 0) & (to_stage < np.repeat(reached, steps))
+    keep = ~(between & (rng.uniform(size=len(deal)) < SKIPPED_STAGE_SHARE))
+    deal, to_stage = deal[keep], to_stage[keep]
 
-    gaps = np.where(position == 0, 0.0, rng.exponential(size=total))
+    steps = np.bincount(deal, minlength=len(deals))
+    first_row = np.cumsum(steps) - steps
+    position = np.arange(len(deal)) - np.repeat(first_row, steps)
+    from_stage = np.where(position == 0, 0, np.roll(to_stage, 1))
+    gaps = np.where(position == 0, 0.0, rng.exponential(size=len(deal)))
     cumulative = np.cumsum(gaps)
-    cumulative -= np.repeat(cumulative[np.cumsum(steps) - steps], steps)
-    span_total = np.repeat(cumulative[np.cumsum(steps) - 1], steps)
+    cumulative -= np.repeat(cumulative[first_row], steps)
+    span_total = np.repeat(cumulative[first_row + steps - 1], steps)
     # Open deals are still in their stage, so their last move sits before "now".
-    tail = np.where(np.repeat(closed, steps), 0.0, np.repeat(rng.exponential(size=len(deals)),
-                                                             steps))
-    fraction = np.divide(cumulative, span_total + tail, out=np.zeros(total),
+    tail = np.where(np.repeat(closed, steps), 0.0,
+                    np.repeat(rng.exponential(size=len(deals)), steps))
+    fraction = np.divide(cumulative, span_total + tail, out=np.zeros(len(deal)),
                          where=(span_total + tail) > 0)
     life = (end - opened).astype(np.int64)
     changed = opened[deal] + (fraction * life[deal]).astype("timedelta64[s]")
@@ -548,11 +555,13 @@ def leads_frame(spec: DemoSpec, people: pd.DataFrame, deals: pd.DataFrame) -> pd
         "status": "converted",
     })
 
-    # Leads that did not convert, more of them for reps who convert less.
+    # Leads that did not convert, more of them for reps who convert less, but no more than a
+    # rep can work in a month.
     converted_per_rep = conv.groupby("owner_key").size()
     reps = people[people.role == "rep"]
     extra = (reps["key"].map(converted_per_rep).fillna(0) * reps["lead_ratio"]).round()
-    extra = (extra + 3).astype(np.int64).to_numpy()
+    months = (spec.as_of - spec.window_start).days / 30.4
+    extra = (np.minimum(extra, months * LEADS_PER_REP_MONTH) + 3).astype(np.int64).to_numpy()
     owner = np.repeat(reps["key"].to_numpy(), extra)
     hired = np.maximum(by_key.loc[owner, "hire_date"].to_numpy().astype("datetime64[s]"),
                        window_start)
@@ -599,8 +608,17 @@ def activities_frame(
     opened, end = deal_times(spec, deals)
     activity = people.set_index("key")["activity"]
     life_days = (end - opened).astype(np.int64) / 86400
-    per_deal = 1 + rng.poisson(np.minimum(life_days / 35, 5)
-                               * activity.loc[deals["owner_key"]].to_numpy())
+    touches = activity.loc[deals["owner_key"]].to_numpy()
+    follow_ups = np.minimum(life_days / 45, 4) * touches
+    # A rep's week has only so many calls in it: with far more deals than a team could work
+    # (a benchmark's 200,000), deals get fewer touches rather than reps getting superhuman.
+    weeks = (spec.as_of - spec.window_start).days / 7
+    budget = (people["role"] == "rep").sum() * weeks * ACTIVITIES_PER_REP_WEEK
+    wanted = len(deals) + follow_ups.sum()
+    if wanted <= budget:
+        per_deal = 1 + rng.poisson(follow_ups)
+    else:
+        per_deal = rng.poisson((1 + follow_ups) * budget / wanted)
     deal = np.repeat(np.arange(len(deals)), per_deal)
     at = opened[deal] + (rng.uniform(size=len(deal)) * (end - opened)[deal].astype(np.int64)
                          ).astype("timedelta64[s]")

@@ -3,6 +3,8 @@
 Later parts of the product (plans, territories, quotas, compensation) add their own step
 functions to `STEPS`; a step reads what earlier ones left in the context (ids by key) and must
 draw its random numbers from `ctx.rng("its name")`, so adding a step changes no other step.
+Frames written with `ctx.write` may still be on their way to the database when the next step
+starts; a step may read them back with the ORM unless it is marked `@frames_only`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from spm.tenancy.rls import is_tenant_model
 from territories.demo import build_territories
 
 from . import generate
-from .writer import reserve_ids, write_frame
+from .writer import FrameWriter, reserve_ids
 
 DEMO_ROLES = (Role.ADMIN, Role.FINANCE, Role.MANAGER, Role.REP)
 
@@ -44,6 +46,17 @@ class DemoContext:
     counts: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     log: Callable[[str], None] = print
+    writer: FrameWriter | None = None
+
+    def write(self, model: type, frame: pd.DataFrame, **kinds: list[str]) -> int:
+        """Write a frame through the shared writer (which may finish it in the background)."""
+        if self.writer is None:
+            self.writer = FrameWriter()
+        return self.writer.write(model, frame, **kinds)
+
+    def flush(self) -> None:
+        if self.writer is not None:
+            self.writer.flush()
 
     def rng(self, part: str) -> np.random.Generator:
         return generate.rng_for(self.spec.seed, part)
@@ -57,6 +70,13 @@ class DemoContext:
 
 
 Step = Callable[[DemoContext], None]
+
+
+def frames_only(step: Step) -> Step:
+    """Mark a step that reads only frames and ids from the context, never rows back from the
+    database, so it may run while earlier frames are still being written."""
+    step.frames_only = True  # type: ignore[attr-defined]
+    return step
 
 
 def ensure_tenant(
@@ -202,6 +222,7 @@ def build_stages(ctx: DemoContext) -> None:
     )
 
 
+@frames_only
 def build_accounts(ctx: DemoContext) -> None:
     regions = [r for r in generate.REGIONS if (ctx.frames["people"].region == r).any()]
     accounts = generate.accounts_frame(ctx.spec, regions)
@@ -220,9 +241,10 @@ def build_accounts(ctx: DemoContext) -> None:
         "annual_revenue": accounts["annual_revenue_cents"],
         "potential": accounts["potential_cents"],
     })
-    ctx.counts["accounts"] = write_frame(Account, frame, money=["annual_revenue", "potential"])
+    ctx.counts["accounts"] = ctx.write(Account, frame, money=["annual_revenue", "potential"])
 
 
+@frames_only
 def build_deals(ctx: DemoContext) -> None:
     deals = generate.deals_frame(ctx.spec, ctx.frames["people"], ctx.frames["accounts"])
     ctx.frames["deals"] = deals
@@ -249,12 +271,13 @@ def build_deals(ctx: DemoContext) -> None:
         "margin": deals["margin_cents"],
         "updated_at": now,
     })
-    ctx.counts["deals"] = write_frame(
+    ctx.counts["deals"] = ctx.write(
         Deal, frame, money=["amount", "margin"], dates=["created_date", "close_date"],
         moments=["updated_at"],
     )
 
 
+@frames_only
 def build_stage_history(ctx: DemoContext) -> None:
     history = generate.stage_history_frame(ctx.spec, ctx.frames["deals"])
     stage_ids = ctx.frames["stages"].set_index("order")["id"]
@@ -264,9 +287,10 @@ def build_stage_history(ctx: DemoContext) -> None:
         "to_stage_id": history["to_stage"].map(stage_ids),
         "changed_at": history["changed_at"],
     })
-    ctx.counts["stage changes"] = write_frame(DealStageHistory, frame, moments=["changed_at"])
+    ctx.counts["stage changes"] = ctx.write(DealStageHistory, frame, moments=["changed_at"])
 
 
+@frames_only
 def build_leads(ctx: DemoContext) -> None:
     leads = generate.leads_frame(ctx.spec, ctx.frames["people"], ctx.frames["deals"])
     ctx.frames["leads"] = leads
@@ -283,11 +307,12 @@ def build_leads(ctx: DemoContext) -> None:
         "first_response_at": leads["first_response_at"],
         "converted_at": leads["converted_at"],
     })
-    ctx.counts["leads"] = write_frame(
+    ctx.counts["leads"] = ctx.write(
         Lead, frame, moments=["created_at", "first_response_at", "converted_at"]
     )
 
 
+@frames_only
 def build_activities(ctx: DemoContext) -> None:
     activities = generate.activities_frame(
         ctx.spec, ctx.frames["people"], ctx.frames["deals"], ctx.frames["leads"]
@@ -300,7 +325,7 @@ def build_activities(ctx: DemoContext) -> None:
         "lead_id": ctx.id_of("leads", activities["lead_key"]),
         "at": activities["at"],
     })
-    ctx.counts["activities"] = write_frame(Activity, frame, moments=["at"])
+    ctx.counts["activities"] = ctx.write(Activity, frame, moments=["at"])
 
 
 #: The order seed_demo runs in. Append steps for new kinds of data; keep each one idempotent
@@ -321,10 +346,21 @@ STEPS: list[Step] = [
 
 
 def run_steps(ctx: DemoContext, steps: list[Step] | None = None) -> DemoContext:
-    """Run the steps inside the active tenant, timing each."""
-    for step in steps if steps is not None else STEPS:
+    """Run the steps inside the active tenant, timing each (a step's time includes waiting for
+    earlier writes it depends on)."""
+    try:
+        for step in steps if steps is not None else STEPS:
+            started = time.perf_counter()
+            if not getattr(step, "frames_only", False):
+                ctx.flush()
+            step(ctx)
+            ctx.timings[step.__name__] = time.perf_counter() - started
+            ctx.log(f"  {step.__name__:<22} {ctx.timings[step.__name__]:6.2f} s")
         started = time.perf_counter()
-        step(ctx)
-        ctx.timings[step.__name__] = time.perf_counter() - started
-        ctx.log(f"  {step.__name__:<22} {ctx.timings[step.__name__]:6.2f} s")
+        ctx.flush()
+        ctx.log(f"  {'(writes finishing)':<22} {time.perf_counter() - started:6.2f} s")
+    finally:
+        if ctx.writer is not None:
+            ctx.writer.close()
+            ctx.writer = None
     return ctx
