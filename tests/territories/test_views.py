@@ -133,6 +133,19 @@ def test_the_tree_page_costs_a_constant_number_of_queries(
     assert response.status_code == 200
 
 
+def test_the_coverage_page_costs_a_constant_number_of_queries(
+    tenant_a, admin_a, world, django_assert_max_num_queries
+):
+    client = client_for(admin_a)
+    with tenant_context(tenant_a):
+        for _ in range(20):
+            account_assign(account=AccountFactory(), territory=world.south, effective_date=JAN)
+            AccountFactory()
+    with django_assert_max_num_queries(14):
+        response = client.get(url(tenant_a, "coverage"))
+    assert response.status_code == 200
+
+
 def test_coverage_shows_unassigned_accounts_and_no_overlaps(tenant_a, admin_a, world):
     response = client_for(admin_a).get(url(tenant_a, "coverage", on="2025-02-01"))
     report = response.context["report"]
@@ -151,6 +164,24 @@ def test_a_rep_reads_their_own_territory_and_not_the_others(tenant_a, world):
     assert [root.territory for root in tree.context["roots"]] == [world.north]
     assert rep.get(url(tenant_a, "detail", world.north.pk)).status_code == 200
     assert rep.get(url(tenant_a, "detail", world.south.pk)).status_code == 404
+
+
+def test_a_manager_reads_the_area_they_own_and_the_territories_below_it(
+    tenant_a, make_member, world
+):
+    manager_user = make_member(tenant_a, Role.MANAGER)
+    with tenant_context(tenant_a):
+        area = territory_create(name="Bay Area", parent=world.west, level="area")
+        leaf = territory_create(name="Bay Area 1", parent=area)
+        territory_owner_set(
+            territory=area, person=Person.objects.get(user=manager_user), valid_from=JAN
+        )
+    manager = client_for(manager_user)
+    tree = manager.get(url(tenant_a, "tree"))
+    assert [root.territory for root in tree.context["roots"]] == [area]
+    assert [child.territory for child in tree.context["roots"][0].children] == [leaf]
+    assert manager.get(url(tenant_a, "detail", leaf.pk)).status_code == 200
+    assert manager.get(url(tenant_a, "detail", world.north.pk)).status_code == 404
 
 
 @pytest.mark.parametrize("name", ["coverage", "rule-list", "rule-add", "change-list", "balance"])
