@@ -17,4 +17,6 @@ urlpatterns = [
     path("", include("spm.crm.urls")),
     path("territories/", include("territories.urls")),
     path("import/", include("spm.crm.urls_import")),
+    path("planning/", include("planning.urls")),
+    path("quotas/", include("quotas.urls")),
 ]
