@@ -260,3 +260,103 @@ class QuotaFactory(factory.django.DjangoModelFactory):
     period = factory.LazyAttribute(lambda o: _month_of(o.plan.fiscal_year, o.month))
     amount = Decimal("10000.00")
     valid_from = factory.LazyAttribute(lambda o: o.period.start_date)
+
+
+# -- compensation (need an active tenant) ------------------------------------------------------
+
+
+class CompPlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "compensation.CompPlan"
+
+    code = factory.Sequence(lambda n: f"PLAN-{n}")
+    name = factory.LazyAttribute(lambda o: f"{o.code} plan")
+
+
+class ComponentFactory(factory.django.DjangoModelFactory):
+    """A per-deal spiff: valid on its own, with no tiers to add."""
+
+    class Meta:
+        model = "compensation.Component"
+
+    code = factory.Sequence(lambda n: f"spiff-{n}")
+    name = "Spiff"
+    kind = "spiff"
+    spiff_per_deal = Decimal("100.00")
+
+
+class ComponentTierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "compensation.ComponentTier"
+
+    component = factory.SubFactory(ComponentFactory, kind="rate_table", spiff_per_deal=None)
+    lower = Decimal("0")
+    upper = None
+    rate = Decimal("0.05")
+
+
+class PlanVersionFactory(factory.django.DjangoModelFactory):
+    """A draft version (publish through plan_version_publish)."""
+
+    class Meta:
+        model = "compensation.PlanVersion"
+
+    plan = factory.SubFactory(CompPlanFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    valid_from = datetime.date(2026, 1, 1)
+
+
+class PlanAssignmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "compensation.PlanAssignment"
+
+    person = factory.SubFactory(PersonFactory)
+    plan = factory.SubFactory(CompPlanFactory)
+    valid_from = datetime.date(2026, 1, 1)
+    target_incentive = Decimal("60000.00")
+
+
+class DealSplitSetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "compensation.DealSplitSet"
+
+    deal = factory.SubFactory(DealFactory)
+
+
+class DealSplitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "compensation.DealSplit"
+
+    split_set = factory.SubFactory(DealSplitSetFactory)
+    person = factory.SubFactory(PersonFactory)
+    percent = Decimal("100.00")
+
+
+class CreditRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        # The class, not its label, so the generated admin tests build rules through this
+        # factory: a rule crediting a person needs one.
+        from compensation.models import CreditRule as model
+
+    name = factory.Sequence(lambda n: f"Overlay {n}")
+    target = "person"
+    person = factory.SubFactory(PersonFactory)
+    product_line = "Security"
+    valid_from = datetime.date(2025, 1, 1)
+
+
+class ExchangeRateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "compensation.ExchangeRate"
+
+    currency = "EUR"
+    valid_from = factory.Sequence(lambda n: datetime.date(2020, 1, 1) + datetime.timedelta(n))
+    rate = Decimal("1.10000000")
+
+
+class DealCancellationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "compensation.DealCancellation"
+
+    deal = factory.SubFactory(DealFactory)
+    cancel_date = datetime.date(2025, 4, 15)

@@ -1,0 +1,228 @@
+"""Reads over plans, assignments and credits, shaped for pages and for the engine: plan
+versions as the engine's dataclasses, and credits, assignments and cancellations of a period as
+the engine's input frames (docs/plans.md), each in a constant number of queries."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from django.db.models import Q, QuerySet
+
+from compensation.crediting import RATE_SCALE, convert_cents, rate_units
+from compensation.engine.calendar import Calendar
+from compensation.engine.plans import PlanVersion as EnginePlan
+from compensation.plan_documents import dump_plan, load_plan
+from compensation.plan_rows import ComponentRows, version_to_engine
+from spm.org.models import Period, PeriodKind, Person
+from spm.tenancy.context import require_active_tenant
+
+from .models import (
+    AssignmentPeriod,
+    CompPlan,
+    Credit,
+    CreditKind,
+    DealCancellation,
+    PlanAssignment,
+    PlanVersion,
+    PlanVersionComponent,
+    VersionStatus,
+)
+
+# -- plan versions ---------------------------------------------------------------------------
+
+
+def component_rows_of(version: PlanVersion) -> list[ComponentRows]:
+    """The version's components in order, each with its parts (five queries in all)."""
+    links = (PlanVersionComponent.objects.filter(version=version)
+             .select_related("component")
+             .prefetch_related("component__tiers", "component__curve_points",
+                               "component__milestones", "component__caps")
+             .order_by("position", "pk"))
+    return [ComponentRows.of(link.component) for link in links]
+
+
+def plan_version_to_engine(*, version: PlanVersion) -> EnginePlan:
+    """The version as the engine's dataclass; a published one is read back from the document
+    frozen when it was published (one query fewer per component, and never different)."""
+    if version.is_published and version.document:
+        return load_plan(version.document)
+    return version_to_engine(version, component_rows_of(version))
+
+
+def plan_version_document(*, version: PlanVersion) -> str:
+    """The version as a YAML plan document (docs/plans.md)."""
+    if version.is_published and version.document:
+        return version.document
+    return dump_plan(plan_version_to_engine(version=version))
+
+
+def plan_version_by_number(*, plan_code: str, number: int) -> PlanVersion | None:
+    return (PlanVersion.objects.select_related("plan")
+            .filter(plan__code=plan_code, number=number).first())
+
+
+def versions_in_force(*, plan: CompPlan, first: datetime.date,
+                      last: datetime.date) -> list[PlanVersion]:
+    """Published versions of `plan` in force on some day from `first` to `last` (inclusive)."""
+    return list(PlanVersion.objects.filter(plan=plan, status=VersionStatus.PUBLISHED,
+                                           valid_from__lte=last)
+                .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=first))
+                .select_related("plan").order_by("valid_from"))
+
+
+def version_in_force(*, plan: CompPlan, on: datetime.date) -> PlanVersion | None:
+    found = versions_in_force(plan=plan, first=on, last=on)
+    return found[0] if found else None
+
+
+def assignment_on(*, person: Person, on: datetime.date) -> PlanAssignment | None:
+    return (PlanAssignment.objects.select_related("plan")
+            .filter(person=person, valid_from__lte=on)
+            .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on)).first())
+
+
+def plans_for_person(*, person: Person, period: Period) -> dict[str, EnginePlan]:
+    """The plan versions that pay `person` in `period`, as the engine's dataclasses keyed as in
+    the assignment frame (two versions when the plan or its version changes mid-period)."""
+    version_ids = (AssignmentPeriod.objects.filter(assignment__person=person,
+                                                   **_months_of(period))
+                   .values_list("version_id", flat=True).distinct())
+    versions = PlanVersion.objects.select_related("plan").filter(pk__in=list(version_ids))
+    return {v.engine_key: plan_version_to_engine(version=v)
+            for v in sorted(versions, key=lambda v: (v.valid_from, v.pk))}
+
+
+def engine_plans(*, versions: Iterable[PlanVersion]) -> dict[str, EnginePlan]:
+    return {v.engine_key: plan_version_to_engine(version=v) for v in versions}
+
+
+# -- engine frames ---------------------------------------------------------------------------
+
+
+def period_key(day: datetime.date) -> str:
+    """The engine's key of the fiscal month starting on `day` ("2026-03")."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def _months_of(period: Period, prefix: str = "period__") -> dict[str, object]:
+    if period.kind == PeriodKind.MONTH:
+        return {f"{prefix}pk": period.pk} if prefix else {"pk": period.pk}
+    return {f"{prefix}kind": PeriodKind.MONTH, f"{prefix}start_date__gte": period.start_date,
+            f"{prefix}end_date__lte": period.end_date}
+
+
+def engine_calendar(*, periods: Iterable[Period]) -> Calendar:
+    """The fiscal years holding `periods`, in the tenant's fiscal calendar."""
+    tenant = require_active_tenant()
+    years = [p.fiscal_year for p in periods]
+    return Calendar.fiscal(min(years), max(years), tenant.fiscal_year_start_month)
+
+
+def _cents(values: Iterable[object]) -> np.ndarray:
+    return np.array([int(v.scaleb(2)) for v in values], dtype=np.int64)  # type: ignore[attr-defined]
+
+
+def credits_frame(*, period: Period, include_reversals: bool = False) -> pd.DataFrame:
+    """The credits of `period` (every month in it) in the engine's credit columns.
+
+    Reversals are left out unless asked for: the engine takes them as cancellations (see
+    cancellations_frame), which is how it claws back the earnings they reverse.
+    """
+    credits = Credit.objects.filter(**_months_of(period))
+    if not include_reversals:
+        credits = credits.filter(kind=CreditKind.CREDIT)
+    columns = ["credit_id", "payee_id", "deal_id", "month_start", "credit_date", "amount",
+               "units", "margin", "deal_amount", "exchange_rate", "product_line", "deal_type",
+               "close_date", "role", "kind"]
+    records = credits.order_by("pk").values_list(
+        "pk", "payee_id", "deal_id", "period__start_date", "credit_date", "amount", "units",
+        "margin", "deal__amount", "exchange_rate", "deal__product_line", "deal__deal_type",
+        "deal__close_date", "role", "kind")
+    raw = pd.DataFrame.from_records(records, columns=columns)
+    margin_known = raw["margin"].notna().to_numpy()
+    # The whole deal in the tenant currency, at the rate its credits were converted at.
+    rates = [RATE_SCALE if r is None else rate_units(r) for r in raw["exchange_rate"]]
+    deal_amount = convert_cents(_cents(raw["deal_amount"]), rates)
+    frame = pd.DataFrame({
+        "credit_id": raw["credit_id"].astype(np.int64),
+        "payee_id": raw["payee_id"].astype(np.int64),
+        "deal_id": raw["deal_id"].astype(np.int64),
+        "period": [period_key(d) for d in raw["month_start"]],
+        "credit_date": pd.to_datetime(raw["credit_date"]),
+        "amount_cents": _cents(raw["amount"]),
+        "units": raw["units"].astype(np.int64),
+        "margin_cents": pd.array(
+            [int(v.scaleb(2)) if k else None for v, k in zip(raw["margin"], margin_known,
+                                                            strict=True)], dtype="Int64"),
+        "deal_amount_cents": deal_amount.astype(np.int64),
+        "product_line": raw["product_line"].astype(object),
+        "deal_type": raw["deal_type"].astype(object),
+        "is_new_logo": (raw["deal_type"] == "new").astype(bool),
+        "close_date": pd.to_datetime(raw["close_date"]),
+        "role": raw["role"].astype(object),
+        "kind": raw["kind"].astype(object),
+    })
+    return frame
+
+
+def assignments_frame(*, period: Period) -> pd.DataFrame:
+    """The engine's assignment table for every month of `period`: one row per assignment,
+    month and plan version, with the month's target and its proration by days."""
+    records = (AssignmentPeriod.objects.filter(**_months_of(period))
+               .order_by("assignment__person_id", "valid_from", "pk")
+               .values_list("assignment__person_id", "period__start_date", "version__plan__code",
+                            "version__number", "target_incentive", "days", "period_days",
+                            "valid_from", "valid_to"))
+    raw = pd.DataFrame.from_records(records, columns=[
+        "payee_id", "month_start", "plan_code", "number", "target", "days", "period_days",
+        "valid_from", "valid_to"])
+    return pd.DataFrame({
+        "payee_id": raw["payee_id"].astype(np.int64),
+        "period": [period_key(d) for d in raw["month_start"]],
+        "plan": [f"{c} v{n}" for c, n in zip(raw["plan_code"], raw["number"], strict=True)],
+        "target_incentive_cents": _cents(raw["target"]),
+        "proration": [f"{d}/{n}" for d, n in zip(raw["days"], raw["period_days"], strict=True)],
+        "valid_from": pd.to_datetime(raw["valid_from"]),
+        "valid_to": pd.to_datetime(raw["valid_to"]),
+    })
+
+
+def versions_of_period(*, period: Period) -> QuerySet[PlanVersion]:
+    """Plan versions the assignments of `period` use (for engine_plans)."""
+    ids = (AssignmentPeriod.objects.filter(**_months_of(period))
+           .values_list("version_id", flat=True).distinct())
+    return PlanVersion.objects.select_related("plan").filter(pk__in=list(ids))
+
+
+def cancellations_frame(*, period: Period) -> pd.DataFrame:
+    """Deals cancelled or churned in `period`, as the engine's clawback events."""
+    months = list(Period.objects.filter(**_months_of(period, prefix="")).values_list(
+        "start_date", "end_date"))
+    if not months:
+        return pd.DataFrame(columns=["deal_id", "close_date", "cancel_date", "period"])
+    first = min(s for s, _ in months)
+    last = max(e for _, e in months)
+    records = (DealCancellation.objects.filter(cancel_date__gte=first, cancel_date__lt=last)
+               .order_by("deal_id")
+               .values_list("deal_id", "deal__close_date", "cancel_date"))
+    raw = pd.DataFrame.from_records(records, columns=["deal_id", "close_date", "cancel_date"])
+    return pd.DataFrame({
+        "deal_id": raw["deal_id"].astype(np.int64),
+        "close_date": pd.to_datetime(raw["close_date"]),
+        "cancel_date": pd.to_datetime(raw["cancel_date"]),
+        "period": [period_key(d.replace(day=1)) for d in raw["cancel_date"]],
+    })
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+def credits_of(*, period: Period, payee: Person | None = None) -> QuerySet[Credit]:
+    credits = Credit.objects.filter(**_months_of(period)).select_related(
+        "deal", "payee", "rule", "rolled_up_from")
+    if payee is not None:
+        credits = credits.filter(payee=payee)
+    return credits.order_by("credit_date", "pk")
