@@ -96,8 +96,11 @@ class Calendar:
     def position(self) -> dict[str, int]:
         return {key: i for i, key in enumerate(self.periods)}
 
-    def index_of(self, keys: np.ndarray) -> np.ndarray:
-        """Base-period index of each key, -1 for a key the calendar does not know."""
+    def index_of(self, keys: object) -> np.ndarray:
+        """Base-period index of each key, -1 for a key the calendar does not know.
+
+        Takes an array or a Series; a categorical Series is looked up by its categories only.
+        """
         codes, uniques = _factorize(keys)
         lookup = np.array([self.position.get(str(u), -1) for u in uniques] + [-1],
                           dtype=np.int64)
@@ -143,8 +146,10 @@ def _runs(labels: tuple[str, ...]) -> tuple[tuple[str, ...], np.ndarray]:
     return tuple(order), index
 
 
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[object]]:
+def _factorize(values: object) -> tuple[np.ndarray, list[object]]:
     import pandas as pd
 
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(dtype=np.int64), list(values.cat.categories)
     codes, uniques = pd.factorize(np.asarray(values, dtype=object))
     return codes.astype(np.int64), list(uniques)

@@ -258,9 +258,9 @@ class ComponentContext:
                            component=self.component.code)
 
 
-def cap_suffix(lines: dict[str, np.ndarray], n: int) -> np.ndarray:
-    """'; capped at X for the period: paid Y' (and the yearly cap) where a cap changed a line."""
-    out = text.blank(n)
+def cap_suffix(lines: dict[str, np.ndarray]) -> None:
+    """Append '; capped at X for the period: paid Y' (and the yearly cap) where a cap bit."""
+    out = lines["explanation"]
     amount_after_period = lines["amount"] + lines["capped_year"]
     for key, cap_key, words, paid in (
         ("capped_period", "period_cap", " for the period: paid ", amount_after_period),
@@ -270,7 +270,6 @@ def cap_suffix(lines: dict[str, np.ndarray], n: int) -> np.ndarray:
         if len(rows):
             out[rows] = text.add(out[rows], "; capped at ", text.money(lines[cap_key][rows]),
                                  words, text.money(paid[rows]))
-    return out
 
 
 def _times(cents: np.ndarray, multiple: Decimal) -> np.ndarray:

@@ -15,7 +15,7 @@ from . import text
 from .context import ComponentContext, cap_suffix, running_total
 from .exact import SAFE_BOUND, abs_max, half_up_div, scaled, to_int64
 from .plans import RateTable, Spiff
-from .tiers import compile_table, earned, lower_bounds, render_terms, terms, tier_index
+from .tiers import compile_table, earned, evaluate, lower_bounds, render_terms, tier_index
 
 METHOD_LABELS = {"graduated": "graduated", "retroactive": "retroactive",
                  "base_plus_overage": "base plus overage"}
@@ -112,16 +112,14 @@ def _rate_table(ctx: ComponentContext, rows: np.ndarray, formula: RateTable) -> 
     cumulative = running_total(counted, group)
     if formula.evaluation == "cumulative":
         before, after = cumulative - counted, cumulative
-        earned_after = earned(table, after, lowers)
-        earned_before = earned(table, before, lowers)
-        uncapped = half_up_div(earned_after, den) - half_up_div(earned_before, den)
-        own = to_int64(half_up_div(earned_after - earned_before, den))
     else:
         before, after = np.zeros(n, dtype=np.int64), counted
-        own = to_int64(half_up_div(earned(table, after, lowers), den))
+    earned_before, earned_after, found, tier = evaluate(table, before, after, lowers)
+    own = to_int64(half_up_div(earned_after - earned_before, den))
+    if formula.evaluation == "cumulative":
+        uncapped = to_int64(half_up_div(earned_after, den) - half_up_div(earned_before, den))
+    else:
         uncapped = own
-    uncapped = to_int64(uncapped)
-    tier = tier_index(after, lowers)
     rate_codes = ctx.builder.rate_codes(table.rate_labels)
     attainment_tiers = table.basis == "attainment"
     lines = {
@@ -140,14 +138,13 @@ def _rate_table(ctx: ComponentContext, rows: np.ndarray, formula: RateTable) -> 
         "amount": np.where(pays, uncapped, 0),
         "carry": np.where(pays, uncapped - own, 0),
     }
-    found = terms(table, before, after, lowers)
     method = METHOD_LABELS[formula.method]
     if formula.evaluation == "per_transaction":
         method += " per deal"
     elif ctx.ytd:
         method += " (year to date)"
-    explanation = text.add(f"{method}: ", render_terms(found, table.rate_labels, measure, tier),
-                           " = ", text.money(own))
+    explanation = render_terms(found, table.rate_labels, measure, tier, prefix=f"{method}: ",
+                               result=text.money(own))
     carried = np.flatnonzero(lines["carry"] != 0)
     if len(carried):
         carry = lines["carry"][carried]
@@ -241,9 +238,8 @@ def _with_true_ups(ctx: ComponentContext, lines: dict[str, np.ndarray], table, b
 
 def _finish(ctx: ComponentContext, lines: dict[str, np.ndarray]) -> None:
     """Apply caps, append their explanation, and hand the batch to the builder."""
-    n = len(lines["payee"])
     ctx.apply_caps(lines, lines["window"])
-    lines["explanation"] = text.add(lines["explanation"], cap_suffix(lines, n))
+    cap_suffix(lines)
     lines["pay_period"] = ctx.windows.last_period[lines["window"]]
     ctx.builder.add_lines(ctx, lines)
 

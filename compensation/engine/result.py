@@ -88,7 +88,7 @@ def assemble(builder: Builder) -> pd.DataFrame:
     plan = constant("plan")
     order = constant("order")
     seq = column("seq")
-    sort = np.lexsort((seq, order, plan, pay_period, payee))
+    sort = _line_order(payee, pay_period, plan, order, seq)
 
     categories, cadence_codes = window_categories(prepared.calendar)
     window = np.concatenate([cadence_codes[part["cadence"]][np.asarray(part["window"])]
@@ -130,7 +130,26 @@ def assemble(builder: Builder) -> pd.DataFrame:
         "explanation": np.concatenate([np.asarray(part["explanation"]) for part in parts]
                                       )[sort].astype(object),
     }
-    return pd.DataFrame(frame)
+    # copy=False: the columns are fresh arrays; consolidating them would only copy them again
+    return pd.DataFrame(frame, copy=False)
+
+
+def _line_order(*keys: np.ndarray) -> np.ndarray:
+    """Positions sorting lines by payee, pay period, plan, component and seq; often already so."""
+    payee, pay_period, plan, order, seq = keys
+    if len(payee) > 1:
+        composite = np.zeros(len(payee), dtype=np.int64)
+        fits = True
+        for key in (payee, pay_period, plan, order, seq):
+            low, high = int(key.min()), int(key.max())
+            width = high - low + 1
+            if fits and int(composite.max()) * width + width < 2**62:
+                composite = composite * width + (key - low)
+            else:
+                fits = False
+        if fits and bool((composite[1:] >= composite[:-1]).all()):
+            return np.arange(len(payee))
+    return np.lexsort((seq, order, plan, pay_period, payee))
 
 
 def payee_period_totals(lines: pd.DataFrame) -> pd.DataFrame:

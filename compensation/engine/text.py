@@ -3,17 +3,21 @@
 A million lines each need their figures written out, so numbers are formatted a whole column at
 a time on a byte matrix (three digits per table look-up) instead of one f-string per row; the
 output matches Python's `f"{cents // 100:,}.{cents % 100:02d}"` exactly (tests hold it to that).
+Columns of text are object arrays of Python strings, the form a DataFrame column takes anyway,
+so joining pieces is one pass that builds each final string once.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import repeat
 
 import numpy as np
 
 from .exact import SAFE_BOUND, abs_max, half_up_div
 
-STR = np.dtypes.StringDType()
+STR = object
+_NUMPY_TEXT = np.dtypes.StringDType()
 
 # Each three-digit group is one 4-byte word ",ddd"; the cents are one word ".cc" + NUL, and
 # numpy's bytes dtype drops trailing NULs, so a row of words reads as the finished number.
@@ -30,7 +34,7 @@ def _render(values: np.ndarray, with_cents: bool) -> np.ndarray:
     values = np.asarray(values, dtype=np.int64)
     n = len(values)
     if n == 0:
-        return np.zeros(0, dtype=STR)
+        return np.zeros(0, dtype=object)
     negative = values < 0
     magnitude = np.abs(values).astype(np.uint64)
     whole = magnitude // 100 if with_cents else magnitude
@@ -54,7 +58,7 @@ def _render(values: np.ndarray, with_cents: bool) -> np.ndarray:
     rows = np.flatnonzero(negative)
     buf[rows, start[rows] - 1] = ord("-")
     text = np.strings.slice(buf.view(f"S{width}").ravel(), start - negative, None)
-    return text.astype(STR)
+    return text.astype(_NUMPY_TEXT).astype(object)
 
 
 def money(values_cents: np.ndarray) -> np.ndarray:
@@ -82,20 +86,28 @@ def percent(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 
 def add(*parts: np.ndarray | str) -> np.ndarray:
-    """Concatenate string columns and constants element-wise."""
-    result = parts[0]
-    for part in parts[1:]:
-        result = np.strings.add(result, part)
-    return np.asarray(result, dtype=STR)
+    """Concatenate string columns and constants element-wise, building each string once."""
+    columns = [p for p in parts if not isinstance(p, str)]
+    if not columns:
+        return np.asarray("".join(parts), dtype=object)  # type: ignore[arg-type]
+    n = len(columns[0])
+    pieces = [repeat(p, n) if isinstance(p, str) else p.tolist() for p in parts]
+    out = np.empty(n, dtype=object)
+    out[:] = ["".join(row) for row in zip(*pieces, strict=True)]
+    return out
 
 
 def choose(mask: np.ndarray, when_true: np.ndarray | str,
            otherwise: np.ndarray | str) -> np.ndarray:
-    return np.asarray(np.where(mask, when_true, otherwise), dtype=STR)
+    out = np.empty(len(mask), dtype=object)
+    out[:] = when_true
+    rows = np.flatnonzero(~np.asarray(mask, dtype=bool))
+    out[rows] = otherwise if isinstance(otherwise, str) else np.asarray(otherwise)[rows]
+    return out
 
 
 def blank(n: int) -> np.ndarray:
-    return np.full(n, "", dtype=STR)
+    return np.full(n, "", dtype=object)
 
 
 def fill(n: int, rows: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -126,6 +126,35 @@ def earned(table: CompiledTable, x: np.ndarray, lowers: list[np.ndarray]) -> np.
     return rates[0] * np.minimum(x, base_end) + reached * np.maximum(x - base_end, 0)
 
 
+def evaluate(table: CompiledTable, before: np.ndarray, after: np.ndarray,
+             lowers: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, Terms, np.ndarray]:
+    """earned(before), earned(after), the terms between them, and the tier `after` reaches.
+
+    A graduated table's slices serve both the earnings and the terms, so they are cut once.
+    """
+    tier_after = tier_index(after, lowers)
+    if table.method != "graduated":
+        return (earned(table, before, lowers), earned(table, after, lowers),
+                terms(table, before, after, lowers), tier_after)
+    bound = max(_bound_for(table, after, lowers), _bound_for(table, before, lowers))
+    if bound >= SAFE_BOUND:
+        before, after = before.astype(object), after.astype(object)
+        lowers = [np.asarray(b).astype(object) for b in lowers]
+    slices_after = _slices(after, lowers)
+    slices_before = _slices(before, lowers)
+    earned_after: np.ndarray | int = 0
+    earned_before: np.ndarray | int = 0
+    for rate, piece_after, piece_before in zip(table.rate_numerators, slices_after,
+                                               slices_before, strict=True):
+        earned_after = earned_after + piece_after * rate
+        earned_before = earned_before + piece_before * rate
+    found = Terms(
+        quantities=[a - b for a, b in zip(slices_after, slices_before, strict=True)],
+        rate_index=[np.full(len(after), t, dtype=np.int64) for t in range(len(lowers))],
+    )
+    return np.asarray(earned_before), np.asarray(earned_after), found, tier_after
+
+
 @dataclass
 class Terms:
     """Up to a few `quantity × rate` terms per row whose sum is the row's exact earnings."""
@@ -168,28 +197,55 @@ def terms(table: CompiledTable, before: np.ndarray, after: np.ndarray,
 
 
 def render_terms(found: Terms, labels: tuple[str, ...], measure: str,
-                 fallback_rate: np.ndarray) -> np.ndarray:
-    """'a × r1 + b × r2 - c × r3', skipping zero terms ('0.00 × r' when every term is zero)."""
+                 fallback_rate: np.ndarray, prefix: str = "",
+                 result: np.ndarray | None = None) -> np.ndarray:
+    """'prefix a × r1 + b × r2 - c × r3 = result', skipping zero terms ('0.00 × r' when all are).
+
+    The prefix and the result text are joined in the same pass, so each line's string is
+    built once.
+    """
     n = len(fallback_rate)
-    out = text.blank(n)
-    seen = np.zeros(n, dtype=bool)
-    label_array = np.array(labels, dtype=text.STR)
-    for quantity, rate_index in zip(found.quantities, found.rate_index, strict=True):
-        quantity = np.asarray(quantity)
-        rows = np.flatnonzero(quantity != 0)
-        if len(rows) == 0:
+    label_array = np.array(labels, dtype=object)
+    quantities = [np.asarray(q) for q in found.quantities]
+    nonzero = [q != 0 for q in quantities]
+    terms_per_row = np.sum(nonzero, axis=0) if nonzero else np.zeros(n, dtype=np.int64)
+    out = np.empty(n, dtype=object)
+    # Most lines have one term: format its quantity once, with its own sign.
+    rows = np.flatnonzero(terms_per_row <= 1)
+    if len(rows):
+        quantity = np.zeros(len(rows), dtype=np.int64)
+        rate = fallback_rate[rows]
+        for q, rate_index, present in zip(quantities, found.rate_index, nonzero, strict=True):
+            chosen = present[rows]
+            quantity = np.where(chosen, q[rows], quantity)
+            rate = np.where(chosen, rate_index[rows], rate)
+        tail = ("" if result is None else " = ", "" if result is None else result[rows])
+        out[rows] = text.add(prefix, text.quantity(quantity.astype(np.int64), measure), " × ",
+                             label_array[rate], *tail)
+    rows = np.flatnonzero(terms_per_row > 1)
+    if len(rows):
+        tail = ("" if result is None else " = ", "" if result is None else result[rows])
+        out[rows] = text.add(prefix, _several_terms(quantities, found.rate_index, rows,
+                                                    label_array, measure), *tail)
+    return out
+
+
+def _several_terms(quantities: list[np.ndarray], rate_index: list[np.ndarray],
+                   rows: np.ndarray, label_array: np.ndarray, measure: str) -> np.ndarray:
+    """The first nonzero term keeps its sign; the others join with ' + ' or ' - '."""
+    out = text.blank(len(rows))
+    seen = np.zeros(len(rows), dtype=bool)
+    for quantity, rates in zip(quantities, rate_index, strict=True):
+        q_all = quantity[rows]
+        mine = np.flatnonzero(q_all != 0)
+        if len(mine) == 0:
             continue
-        q = quantity[rows].astype(np.int64)
-        first = ~seen[rows]
+        q = q_all[mine].astype(np.int64)
+        first = ~seen[mine]
         sign = np.where(first, np.where(q < 0, "-", ""), np.where(q < 0, " - ", " + "))
-        piece = text.add(sign.astype(text.STR), text.quantity(np.abs(q), measure), " × ",
-                         label_array[rate_index[rows]])
-        out[rows] = text.add(out[rows], piece)
-        seen[rows] = True
-    empty = np.flatnonzero(~seen)
-    if len(empty):
-        zero = "0" if measure == "units" else "0.00"
-        out[empty] = text.add(f"{zero} × ", label_array[fallback_rate[empty]])
+        out[mine] = text.add(out[mine], sign.astype(object), text.quantity(np.abs(q), measure),
+                             " × ", label_array[rates[rows][mine]])
+        seen[mine] = True
     return out
 
 

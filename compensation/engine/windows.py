@@ -264,6 +264,6 @@ def _emit(ctx: ComponentContext, state: dict[str, np.ndarray], rows: np.ndarray,
         "explanation": explanation,
     }
     ctx.apply_caps(lines, lines["window"])
-    lines["explanation"] = text.add(lines["explanation"], cap_suffix(lines, k))
+    cap_suffix(lines)
     lines["pay_period"] = ctx.windows.last_period[lines["window"]]
     ctx.builder.add_lines(ctx, lines)

@@ -124,10 +124,12 @@ class Env:
         rows.sort(key=lambda r: (r["payee_id"], self.pos[r["period"]], r["day"], r["credit_id"]))
         self.credits = rows
         self.issues = []
+        by_month = defaultdict(list)
+        for a in self.assign_rows:
+            by_month[(a["payee"], a["period"])].append(a)
         for row in rows:
-            plans_here = {a["plan"] for a in self.assign_rows
-                          if a["payee"] == row["payee_id"] and a["period"] == row["period"]
-                          and (a["from"] is None or row["day"] >= a["from"])
+            plans_here = {a["plan"] for a in by_month[(row["payee_id"], row["period"])]
+                          if (a["from"] is None or row["day"] >= a["from"])
                           and (a["to"] is None or row["day"] < a["to"])}
             row["plan"] = next(iter(plans_here)) if len(plans_here) == 1 else None
             if not plans_here:
@@ -659,6 +661,7 @@ def reference_compute(plans: dict[str, PlanVersion], credits: pd.DataFrame,
     env = Env(plans, credits, quotas, assignments, mbo_scores, calendar)
     lines = []
     credit_order = {c["credit_id"]: i for i, c in enumerate(env.credits)}
+    payee_order = {payee: i for i, payee in enumerate(env.payees)}
     for plan_index, (key, plan) in enumerate(plans.items()):
         for comp_index, comp in enumerate(plan.components):
             if isinstance(comp.formula, RateTable | Spiff):
@@ -670,7 +673,7 @@ def reference_compute(plans: dict[str, PlanVersion], credits: pd.DataFrame,
             for line in made:
                 seq = credit_order[line["credit_id"]] if line["credit_id"] is not NA else (
                     line["tier"] or 0 if line["line_type"] == "milestone" else -1)
-                line["_order"] = (env.payees.index(line["payee_id"]), env.pos[line["period"]],
+                line["_order"] = (payee_order[line["payee_id"]], env.pos[line["period"]],
                                   plan_index, comp_index, seq)
                 lines.append(line)
     lines.sort(key=lambda line: line["_order"])
