@@ -132,10 +132,6 @@ class Calendar:
             )
         return out
 
-    @property
-    def year_labels(self) -> tuple[str, ...]:
-        return _runs(self.years)[0]
-
 
 def _runs(labels: tuple[str, ...]) -> tuple[tuple[str, ...], np.ndarray]:
     """Distinct labels in order of appearance, and the index of each entry's label."""

@@ -35,10 +35,6 @@ def scaled(value: Decimal, exponent: int) -> int:
     return int(result)
 
 
-def cents(value: Decimal) -> int:
-    return scaled(value, 2)
-
-
 def widen(values: np.ndarray, bound: int) -> np.ndarray:
     """`values` as Python integers when intermediates may reach `bound`, else as int64."""
     if bound >= SAFE_BOUND:
@@ -57,10 +53,6 @@ def half_up_div(num: np.ndarray, den: int | np.ndarray) -> np.ndarray:
     magnitude = (2 * abs(num) + den) // (2 * den)
     return np.where(num < 0, -magnitude, magnitude)
 
-
-def half_up_int(num: int, den: int) -> int:
-    magnitude = (2 * abs(num) + den) // (2 * den)
-    return -magnitude if num < 0 else magnitude
 
 
 def ceil_div(num: np.ndarray, den: int | np.ndarray) -> np.ndarray:

@@ -110,12 +110,6 @@ def blank(n: int) -> np.ndarray:
     return np.full(n, "", dtype=object)
 
 
-def fill(n: int, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """A column of "" with `values` written at `rows` (formatting only the rows that need it)."""
-    out = blank(n)
-    out[rows] = values
-    return out
-
 
 def percent_label(fraction: Decimal) -> str:
     """Decimal("0.125") as "12.5%": exact, no trailing zeros."""
@@ -130,10 +124,6 @@ def money_label(amount: Decimal) -> str:
         amount = amount.normalize()
     return f"{amount:,f}"
 
-
-def cents_label(value: int) -> str:
-    sign = "-" if value < 0 else ""
-    return f"{sign}{abs(value) // 100:,}.{abs(value) % 100:02d}"
 
 
 def _plain(value: Decimal) -> str:

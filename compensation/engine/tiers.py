@@ -10,7 +10,6 @@ applies, so a window whose reversals outweigh its sales earns a negative amount.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 import numpy as np
 
@@ -247,7 +246,3 @@ def _several_terms(quantities: list[np.ndarray], rate_index: list[np.ndarray],
                              " × ", label_array[rates[rows][mine]])
         seen[mine] = True
     return out
-
-
-def rate_label_of(value: Decimal, measure: str) -> str:
-    return text.money_label(value) if measure == "units" else text.percent_label(value)

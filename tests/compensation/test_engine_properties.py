@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from compensation.engine import apply_clawbacks, calculate, compute, settle_draws
 from compensation.engine.calendar import Calendar
 
-from .reference import reference_clawbacks, reference_compute, reference_draws
+from .reference import reference_compute
+from .reference_stateful import reference_clawbacks, reference_draws
 from .strategies import PERIODS, draw_plans, scenarios
 
 SETTINGS = settings(max_examples=250, deadline=None,
