@@ -1,17 +1,17 @@
-"""`seed_demo` builds territories: a tree over the sales teams, owners, rules applied from the
-start of the window with their history, coverage with a deliberate gap, and an open proposal."""
+"""The territory step of `seed_demo`: a tree over the sales teams, owners, rules applied from
+the start of the window with their history, coverage with a deliberate gap, an open proposal."""
 
 from __future__ import annotations
 
 import datetime
-import io
 
 import pytest
-from django.core.management import call_command
 
 from spm.crm.models import Account
+from spm.demo.generate import DemoSpec
+from spm.demo.steps import STEPS, DemoContext, ensure_tenant, ensure_users, run_steps
 from spm.tenancy.context import tenant_context
-from spm.tenancy.models import Tenant
+from territories.demo import build_territories
 from territories.models import (
     AccountAssignment,
     AssignmentChange,
@@ -29,9 +29,14 @@ AS_OF = datetime.date(2026, 5, 20)
 
 @pytest.fixture
 def acme():
-    call_command("seed_demo", tenant="acme", reps=9, years=1, deals=300, seed=5, as_of=AS_OF,
-                 stdout=io.StringIO())
-    return Tenant.objects.get(slug="acme")
+    """The demo's steps up to and including the territory step (later steps are other parts')."""
+    tenant = ensure_tenant(slug="acme")
+    users = ensure_users(tenant=tenant, password="demo-password")
+    spec = DemoSpec(reps=9, years=1, deals=300, seed=5, as_of=AS_OF)
+    ctx = DemoContext(spec=spec, tenant=tenant, users=users, log=lambda line: None)
+    with tenant_context(tenant):
+        run_steps(ctx, steps=STEPS[: STEPS.index(build_territories) + 1])
+    return tenant
 
 
 def test_the_demo_has_a_region_area_territory_tree_with_owners(acme):
