@@ -21,6 +21,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connection
 
+from compensation.demo import build_compensation
 from spm.crm.models import Account, Activity, Deal, DealStageHistory, Lead, Stage
 from spm.org.models import Person, Team, TeamMembership
 from spm.org.services import periods_generate_covering, team_create
@@ -342,6 +343,7 @@ STEPS: list[Step] = [
     build_leads,
     build_activities,
     build_territories,
+    build_compensation,
 ]
 
 
