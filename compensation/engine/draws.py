@@ -55,9 +55,10 @@ def settle_draws(
     _missing(opening, ("payee_id", "component", "balance_cents"), "opening_balances", errors)
     if errors:
         raise EngineInputError(errors)
-    everyone = pd.concat([assignments["payee_id"], lines["payee_id"], opening["payee_id"]],
-                         ignore_index=True)
-    payee_index = pd.Index(pd.unique(everyone.dropna())).sort_values()
+    # Python objects, so an empty table cannot turn integer ids into floats on the way
+    everyone = np.concatenate([frame["payee_id"].to_numpy(dtype=object)
+                               for frame in (assignments, lines, opening)])
+    payee_index = pd.Index(pd.unique(everyone[pd.notna(everyone)]).tolist()).sort_values()
     plan_keys = tuple(plans)
     plan_of_row, payee, period, target, num, den = assignment_columns(
         assignments, calendar, plan_keys, payee_index, errors)

@@ -73,41 +73,76 @@ def calculate(
 
 def combine_lines(frames: list[pd.DataFrame | None], plans: Mapping[str, PlanVersion],
                   calendar: Calendar) -> pd.DataFrame:
-    """Line tables stacked in engine order: payee, period, plan, component, then as given."""
+    """Line tables stacked in engine order: payee, period, plan, component, then as given.
+
+    Works column by column on categorical codes, so the million lines of compute() are not
+    turned into Python objects to add a few thousand draw or clawback lines.
+    """
     present = [f for f in frames if f is not None and len(f)]
     if not present:
         return next((f for f in frames if f is not None), pd.DataFrame(columns=LINE_COLUMNS))
-    plain = [f.astype({c: object for c in _CATEGORICAL if c in f.columns}) for f in present]
-    lines = pd.concat(plain, ignore_index=True)[list(LINE_COLUMNS)]
-    plan_order = {key: i for i, key in enumerate(plans)}
-    component_order = {(key, c.code): i for key, p in plans.items()
-                       for i, c in enumerate(p.components)}
-    period_index = calendar.index_of(lines["period"].astype(str).to_numpy())
-    plan_index = lines["plan"].map(plan_order).fillna(len(plans)).to_numpy(dtype=np.int64)
-    component_index = np.array([component_order.get(k, len(component_order)) for k in zip(
-        lines["plan"], lines["component"], strict=True)], dtype=np.int64)
+    known_windows = list(dict.fromkeys(
+        [*calendar.periods, *(label for cadence in ("quarter", "year")
+                              for label in calendar.windows(cadence).labels)]))
+    fixed = {"period": known_windows, "window": known_windows, "plan": list(plans)}
+    columns: dict[str, object] = {}
+    for name in LINE_COLUMNS:
+        parts = [f[name] for f in present]
+        if name in _CATEGORICAL:
+            columns[name] = _stack_categorical(parts, fixed.get(name))
+        elif name in _NULLABLE_INT:
+            columns[name] = pd.concat([p.astype("Int64") for p in parts], ignore_index=True)
+        elif name in ("deal_id", "credit_id"):
+            integer = all(pd.api.types.infer_dtype(p, skipna=True) in ("integer", "empty")
+                          for p in parts)
+            columns[name] = pd.concat([p.astype("Int64") if integer else p.astype(object)
+                                       for p in parts], ignore_index=True)
+        elif name in ("basis", "amount_cents", "rounding_carry_cents", "capped_cents"):
+            columns[name] = np.concatenate([p.to_numpy(dtype=np.int64) for p in parts])
+        else:
+            columns[name] = pd.concat(parts, ignore_index=True)
+    lines = pd.DataFrame(columns)
+
+    period_position = calendar.index_of(pd.Series(lines["period"]))
+    plan_code = lines["plan"].cat.codes.to_numpy(dtype=np.int64)
+    plan_code = np.where(plan_code < 0, len(plans), plan_code)
+    component = lines["component"].cat
+    component_codes = component.codes.to_numpy(dtype=np.int64)
+    # Position of each component in its plan, looked up by (plan code, component code); a
+    # line of an unknown plan or component sorts last (code -1 reads the spare last column).
+    position = np.full((len(plans) + 1, len(component.categories) + 1), 1_000_000,
+                       dtype=np.int64)
+    category_of = {str(c): i for i, c in enumerate(component.categories)}
+    for plan_index, plan in enumerate(plans.values()):
+        for i, c in enumerate(plan.components):
+            if c.code in category_of:
+                position[plan_index, category_of[c.code]] = i
+    component_rank = position[plan_code, component_codes]
     try:
         payee_rank = pd.factorize(lines["payee_id"], sort=True)[0]
     except TypeError:
         payee_rank = pd.factorize(lines["payee_id"].astype(str), sort=True)[0]
-    order = np.lexsort((np.arange(len(lines)), component_index, plan_index, period_index,
+    order = np.lexsort((np.arange(len(lines)), component_rank, plan_code, period_position,
                         payee_rank))
-    lines = lines.iloc[order].reset_index(drop=True)
-    for name in ("period", "window"):
-        known = list(calendar.periods) + [
-            label for cadence in ("quarter", "year") for label in
-            calendar.windows(cadence).labels]
-        lines[name] = pd.Categorical(lines[name], categories=list(dict.fromkeys(known)))
-    lines["plan"] = pd.Categorical(lines["plan"], categories=list(plans))
-    for name in ("component", "kind", "line_type", "measure", "rate"):
-        lines[name] = pd.Categorical(lines[name])
-    for name in _NULLABLE_INT:
-        lines[name] = pd.array(lines[name].tolist(), dtype="Int64")
-    for name in ("deal_id", "credit_id"):
-        values = lines[name]
-        if all(v is None or pd.isna(v) or isinstance(v, int | np.integer) for v in values):
-            lines[name] = pd.array([None if v is None or pd.isna(v) else int(v)
-                                    for v in values], dtype="Int64")
-    for name in ("basis", "amount_cents", "rounding_carry_cents", "capped_cents"):
-        lines[name] = lines[name].astype(np.int64)
-    return lines
+    return lines.iloc[order].reset_index(drop=True)
+
+
+def _stack_categorical(parts: list[pd.Series], categories: list[str] | None) -> pd.Categorical:
+    """One categorical from several columns, remapping codes instead of the values."""
+    if categories is None:
+        seen: dict[str, None] = {}
+        for part in parts:
+            values = part.cat.categories if isinstance(part.dtype, pd.CategoricalDtype) \
+                else pd.unique(part.dropna())
+            seen.update(dict.fromkeys(str(v) for v in values))
+        categories = list(seen)
+    codes = []
+    for part in parts:
+        if isinstance(part.dtype, pd.CategoricalDtype):
+            part = part.cat.rename_categories([str(c) for c in part.cat.categories])
+            codes.append(part.cat.set_categories(categories).cat.codes.to_numpy())
+        else:
+            codes.append(pd.Categorical(part.astype(object).where(part.notna(), None),
+                                        categories=categories).codes)
+    return pd.Categorical.from_codes(np.concatenate(codes).astype(np.int64),
+                                     categories=categories)
