@@ -19,4 +19,5 @@ urlpatterns = [
     path("import/", include("spm.crm.urls_import")),
     path("planning/", include("planning.urls")),
     path("quotas/", include("quotas.urls")),
+    path("comp/", include("compensation.urls")),
 ]
