@@ -244,7 +244,7 @@ def org_frames(spec: DemoSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
         frame.loc[key, "hire_date"] = as_of - int(rng.integers(20, 240)) * DAY
         if frame.loc[key, "tier"] == "top":
             frame.loc[key, "tier"] = "middle"
-    # One leaver, a veteran who left around two thirds into the window.
+    # One leaver, a veteran who left a little past the middle of the window.
     if spec.reps >= 2:
         leaver = shuffled[len(new_hires)]
         span = (as_of - start) / DAY
