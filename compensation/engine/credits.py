@@ -15,7 +15,15 @@ from . import text
 from .context import ComponentContext, cap_suffix, running_total
 from .exact import SAFE_BOUND, abs_max, half_up_div, scaled, to_int64
 from .plans import RateTable, Spiff
-from .tiers import compile_table, earned, evaluate, lower_bounds, render_terms, tier_index
+from .tiers import (
+    CompiledTable,
+    compile_table,
+    earned,
+    evaluate,
+    lower_bounds,
+    render_terms,
+    tier_index,
+)
 
 METHOD_LABELS = {"graduated": "graduated", "retroactive": "retroactive",
                  "base_plus_overage": "base plus overage"}
@@ -172,8 +180,10 @@ def _rate_table(ctx: ComponentContext, rows: np.ndarray, formula: RateTable) -> 
     _finish(ctx, lines)
 
 
-def _with_true_ups(ctx: ComponentContext, lines: dict[str, np.ndarray], table, basis_w,
-                   quota_w, gate_w, has_quota_w, rows, counted) -> dict[str, np.ndarray]:
+def _with_true_ups(ctx: ComponentContext, lines: dict[str, np.ndarray], table: CompiledTable,
+                   basis_w: np.ndarray, quota_w: np.ndarray | None, gate_w: np.ndarray,
+                   has_quota_w: np.ndarray, rows: np.ndarray,
+                   counted: np.ndarray) -> dict[str, np.ndarray]:
     """Add, per active pay period, the line that re-prices earlier credits of the year."""
     p = ctx.prepared
     # Basis of the window alone (not year to date): YTD minus YTD through the previous window.

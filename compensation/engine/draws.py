@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 
 from . import text
-from .calendar import Calendar
+from .calendar import Calendar, Windows
 from .exact import half_up_div, scaled, to_int64
 from .inputs import (
     EngineInputError,
+    Proration,
     _integers,
     _missing,
     assignment_columns,
@@ -117,8 +118,8 @@ def settle_draws(
     return DrawResult(lines=result, balances=closing)
 
 
-def _draw_amounts(draw: Draw, windows, target_cents: np.ndarray, shares, n_payees: int,
-                  n_periods: int) -> np.ndarray:
+def _draw_amounts(draw: Draw, windows: Windows, target_cents: np.ndarray, shares: Proration,
+                  n_payees: int, n_periods: int) -> np.ndarray:
     """The draw per (payee, window), prorated by the assignment's share of each base period."""
     if draw.of_target is not None:
         exponent = max(0, -draw.of_target.normalize().as_tuple().exponent)
@@ -138,7 +139,7 @@ def _draw_amounts(draw: Draw, windows, target_cents: np.ndarray, shares, n_payee
     return np.add.reduceat(table.reshape(n_payees, n_periods), windows.first_period, axis=1)
 
 
-def _settle(plan_key: str, code: str, draw: Draw, windows, calendar: Calendar,
+def _settle(plan_key: str, code: str, draw: Draw, windows: Windows, calendar: Calendar,
             earnings: np.ndarray, active: np.ndarray, amount: np.ndarray,
             balance: np.ndarray, payee_index: pd.Index) -> pd.DataFrame:
     position = calendar.position

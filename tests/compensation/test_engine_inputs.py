@@ -6,6 +6,7 @@ import datetime
 import subprocess
 import sys
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -168,6 +169,7 @@ def test_the_engine_and_plan_documents_import_nothing_from_django():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('django', 'celery', 'spm')))")
     # the interpreter running the tests, with a fixed command: nothing untrusted is run
+    root = str(Path(__file__).resolve().parents[2])
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,  # noqa: S603
-                           check=True, env={"PYTHONPATH": "."})
+                           check=True, env={"PYTHONPATH": root}, cwd=root)
     assert found.stdout.strip() == "[]"
