@@ -581,7 +581,7 @@ def quota_plan_apply(
     months already over keep what they carried, the rest of each new annual quota is phased
     over the months still open, and the superseded rows stay, closed, in the record.
     """
-    plan = QuotaPlan.objects.select_for_update().get(pk=plan.pk)
+    given, plan = plan, QuotaPlan.objects.select_for_update().get(pk=plan.pk)
     rows = allocation_rows(plan)
     problems = plan_problems(plan, rows)
     if problems:
@@ -592,6 +592,7 @@ def quota_plan_apply(
     plan.status = QuotaPlanStatus.PUBLISHED
     plan.applied_at = timezone.now()
     _save(plan, actor, update_fields=["status", "applied_at"])
+    given.status, given.applied_at = plan.status, plan.applied_at  # the caller's copy too
     return result
 
 

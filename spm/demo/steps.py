@@ -22,6 +22,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from compensation.demo import build_compensation
+from planning.demo import build_sales_plans
+from quotas.demo import build_quota_plan
 from spm.crm.models import Account, Activity, Deal, DealStageHistory, Lead, Stage
 from spm.org.models import Person, Team, TeamMembership
 from spm.org.services import periods_generate_covering, team_create
@@ -343,6 +345,8 @@ STEPS: list[Step] = [
     build_leads,
     build_activities,
     build_territories,
+    build_sales_plans,
+    build_quota_plan,
     build_compensation,
 ]
 
