@@ -13,8 +13,8 @@ from spm.tenancy.admin_site import (
     tenant_admin_site,
 )
 
-from .models import Person, Team, TeamMembership
-from .services import team_create, team_move
+from .models import Period, PeriodStatus, Person, Team, TeamMembership
+from .services import period_set_status, team_create, team_move
 
 
 class TeamMembershipInline(TenantInline):
@@ -72,3 +72,36 @@ class TeamMembershipAdmin(TenantModelAdmin):
     list_filter = ["team"]
     search_fields = ["person__name", "team__name"]
     autocomplete_fields = ["person", "team"]
+
+
+@admin.register(Period, site=tenant_admin_site)
+class PeriodAdmin(TenantModelAdmin):
+    """Periods come from the fiscal calendar; finance locks them once payroll is done."""
+
+    finance_can_edit = True
+    list_display = ["label", "kind", "fiscal_year", "start_date", "end_date", "status"]
+    list_filter = ["kind", "fiscal_year", "status"]
+    search_fields = ["label"]
+    readonly_fields = ["kind", "fiscal_year", "number", "start_date", "end_date", "label"]
+    actions = ["lock_periods", "reopen_periods"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # generated from the tenant's fiscal calendar, never typed in
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # results and statements refer to periods
+
+    def save_model(self, request, obj, form, change) -> None:
+        period_set_status(period=obj, status=obj.status)
+
+    @admin.action(description="Lock selected periods (no more changes to their results)")
+    def lock_periods(self, request, queryset) -> None:
+        for period in queryset:
+            period_set_status(period=period, status=PeriodStatus.LOCKED)
+        self.message_user(request, f"Locked {queryset.count()} period(s).")
+
+    @admin.action(description="Reopen selected periods")
+    def reopen_periods(self, request, queryset) -> None:
+        for period in queryset:
+            period_set_status(period=period, status=PeriodStatus.OPEN)
+        self.message_user(request, f"Reopened {queryset.count()} period(s).")
