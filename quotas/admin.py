@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from spm.tenancy.admin_site import TenantModelAdmin, TenantModelForm, tenant_admin_site
 
 from .models import Quota, QuotaAcknowledgement, QuotaAllocation, QuotaPlan
-from .services import plan_problems
+from .tree import plan_problems
 
 
 class QuotaPlanForm(TenantModelForm):

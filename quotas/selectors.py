@@ -27,6 +27,7 @@ from spm.tenancy.context import require_active_tenant
 from .allocation import Problem, check, people_share
 from .credits import credit_source
 from .models import Quota, QuotaAcknowledgement, QuotaAllocation, QuotaPlan
+from .tree import allocation_rows, tree_from_rows
 
 ZERO = Decimal("0")
 MONEY_SUM = DecimalField(max_digits=18, decimal_places=2)
@@ -457,8 +458,6 @@ class Workspace:
 def allocation_workspace(*, plan: QuotaPlan, on: datetime.date) -> Workspace:
     """The plan's tree in order, each node with its children's sum, what they owe, problems,
     and for people their quota in force and acknowledgement (three queries)."""
-    from .services import allocation_rows, tree_from_rows
-
     nodes = allocation_rows(plan)
     year_start, year_end = fiscal_year_bounds(plan.fiscal_year)
     known_on = min(max(on, year_start), year_end - datetime.timedelta(days=1))

@@ -7,27 +7,23 @@ Every operation is atomic and leaves its trace in the models' history with the a
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from planning.capacity import ONE, format_percentages, from_cents, parse_percentages, to_cents
+from planning.capacity import format_percentages, from_cents, parse_percentages, to_cents
 from planning.models import RampSchedule, SalesPlan
-from planning.selectors import fiscal_year_bounds, monthly_bookings, ramp_ratios, sellers
-from spm.org.calendar import add_months
-from spm.org.models import Period, PeriodKind, Person, Team, TeamMembership
+from planning.selectors import monthly_bookings
+from spm.org.models import Period, PeriodKind, Person, Team
 from spm.org.services import periods_generate
 from spm.tenancy.context import require_active_tenant
 
 from .allocation import Node, Problem, allocate, check
-from .credits import credit_source
 from .models import (
     AllocationMethod,
     Quota,
@@ -36,14 +32,37 @@ from .models import (
     QuotaPlan,
     QuotaPlanStatus,
 )
-from .seasonality import (
-    capacity_factor,
-    employed_shares,
-    flat_weights,
-    learn_weights,
-    month_factors,
-    rephase_remaining,
+from .seasonality import employed_shares, learn_weights, month_factors, rephase_remaining
+from .tree import (
+    PlanYear,
+    allocation_rows,
+    build_org_tree,
+    plan_problems,
+    plan_year,
+    season_weights,
+    tree_from_rows,
 )
+
+__all__ = [
+    "AllocationResult",
+    "ApplyResult",
+    "PlanYear",
+    "allocation_rows",
+    "annual_quotas",
+    "plan_problems",
+    "plan_year",
+    "quota_acknowledge",
+    "quota_allocate",
+    "quota_allocation_clear_override",
+    "quota_allocation_override",
+    "quota_change",
+    "quota_plan_apply",
+    "quota_plan_create",
+    "quota_seasonality_learn",
+    "quota_seasonality_set",
+    "season_weights",
+    "tree_from_rows",
+]
 
 
 def _by(actor: Any) -> Any:
@@ -53,42 +72,6 @@ def _by(actor: Any) -> Any:
 def _save(obj: Any, actor: Any, **kwargs: Any) -> None:
     obj._history_user = _by(actor)
     obj.save(**kwargs)
-
-
-# -- the year a plan covers ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PlanYear:
-    start: datetime.date
-    end: datetime.date  # exclusive
-    month_starts: tuple[datetime.date, ...]
-    weights: tuple[Decimal, ...]  # seasonality, percent per fiscal month
-    ramp: tuple[Decimal, ...]
-
-    def clamp(self, day: datetime.date) -> datetime.date:
-        return min(max(day, self.start), self.end - datetime.timedelta(days=1))
-
-
-def season_weights(plan: QuotaPlan) -> tuple[Decimal, ...]:
-    """The plan's month weights; flat when none are set (or the stored text is broken)."""
-    if not plan.seasonality_percent.strip():
-        return flat_weights()
-    try:
-        return parse_percentages(plan.seasonality_percent, count=12, total=Decimal(100))
-    except ValueError:
-        return flat_weights()
-
-
-def plan_year(plan: QuotaPlan) -> PlanYear:
-    start, end = fiscal_year_bounds(plan.fiscal_year)
-    return PlanYear(
-        start=start,
-        end=end,
-        month_starts=tuple(add_months(start, i) for i in range(12)),
-        weights=season_weights(plan),
-        ramp=ramp_ratios(plan.ramp_schedule),
-    )
 
 
 # -- creating a plan and its seasonality ---------------------------------------------------------
@@ -165,131 +148,6 @@ class AllocationResult:
     plan: QuotaPlan
     root: Node
     problems: list[Problem] = field(default_factory=list)
-
-
-def _reference_date(plan: QuotaPlan, year: PlanYear) -> datetime.date:
-    return year.clamp(plan.org_as_of) if plan.org_as_of else year.start
-
-
-def _quota_carriers(year: PlanYear, on: datetime.date) -> tuple[list[Person], dict[int, int]]:
-    """Sellers employed at some time from `on` to the year end, and the team each is in on `on`
-    (or, for someone who joins later, the first team they join). Two queries."""
-    people = list(
-        sellers()
-        .filter(Q(hire_date__isnull=True) | Q(hire_date__lt=year.end))
-        .filter(Q(termination_date__isnull=True) | Q(termination_date__gt=on))
-        .order_by("name", "pk")
-    )
-    team_of: dict[int, int] = {}
-    memberships = (
-        TeamMembership.objects.filter(person_id__in=[p.pk for p in people],
-                                      valid_from__lt=year.end)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on))
-        .order_by("person_id", "valid_from")
-        .values_list("person_id", "team_id")
-    )
-    for person_id, team_id in memberships:
-        team_of.setdefault(person_id, team_id)
-    return people, team_of
-
-
-def _base_weights(
-    plan: QuotaPlan, method: str, people: list[Person], on: datetime.date
-) -> tuple[dict[int, Decimal], str]:
-    """Each person's weight before capacity, by the method, and a note on how it was found."""
-    if method == AllocationMethod.HISTORICAL:
-        last_start, last_end = fiscal_year_bounds(plan.fiscal_year - 1)
-        credited = credit_source().credited(
-            windows={"last": (last_start, last_end)}, person_ids=[p.pk for p in people]
-        )
-        full_year = [p for p in people if p.hire_date is None or p.hire_date <= last_start]
-        booked = {p.pk: credited.get(p.pk, {}).get("last", Decimal(0)) for p in people}
-        typical = (
-            sum((booked[p.pk] for p in full_year), Decimal(0)) / len(full_year)
-            if full_year else ONE
-        )
-        # Someone without a full year behind them is weighed as a typical full-year seller.
-        return (
-            {p.pk: booked[p.pk] if p in full_year else typical for p in people},
-            f"Last year's bookings (FY{plan.fiscal_year - 1}); newer sellers count as the "
-            "average seller.",
-        )
-    if method == AllocationMethod.TERRITORY:
-        # Territories sit below quotas in the layers; imported here so quotas load without them.
-        from territories.selectors import potential_by_owner_on
-
-        potential = potential_by_owner_on(on=on)
-        return (
-            {p.pk: potential.get(p.pk, Decimal(0)) for p in people},
-            f"Potential of the accounts in each seller's territories on {on:%d %b %Y}.",
-        )
-    return {p.pk: ONE for p in people}, "Equal shares, scaled by each seller's capacity."
-
-
-def build_org_tree(
-    plan: QuotaPlan, *, method: str | None = None
-) -> tuple[Node, dict[str, Team | Person], str]:
-    """The plan's tree from the organisation: company, teams, sellers, each with weights."""
-    year = plan_year(plan)
-    on = _reference_date(plan, year)
-    teams = list(Team.objects.order_by("path"))
-    people, team_of = _quota_carriers(year, on)
-    base, basis = _base_weights(plan, method or plan.method, people, on)
-
-    root = Node(key="root", label="Company", kind="root")
-    nodes: dict[int, Node] = {}
-    objects: dict[str, Team | Person] = {}
-    for team in teams:
-        node = Node(key=f"team:{team.pk}", label=team.name, kind="team")
-        nodes[team.pk] = node
-        objects[node.key] = team
-        parent = nodes.get(team.parent_id) if team.parent_id else None
-        (parent.children if parent is not None else root.children).append(node)
-    for person in people:
-        factors = month_factors(month_starts=year.month_starts, hire_date=person.hire_date,
-                                termination_date=person.termination_date, ramp=year.ramp)
-        capacity = capacity_factor(year.weights, factors)
-        node = Node(key=f"person:{person.pk}", label=person.name, kind="person",
-                    weight=Decimal(base[person.pk]) * capacity, capacity=capacity)
-        objects[node.key] = person
-        team_node = nodes.get(team_of.get(person.pk, -1))
-        (team_node.children if team_node is not None else root.children).append(node)
-    return root, objects, basis
-
-
-def tree_from_rows(rows: Iterable[QuotaAllocation]) -> Node | None:
-    """The stored allocation as a tree (rows need team and person loaded)."""
-    nodes: dict[int, Node] = {}
-    root = None
-    for row in sorted(rows, key=lambda r: r.position):
-        node = Node(key=row.key, label=row.label, kind=row.kind, weight=row.weight,  # type: ignore[arg-type]
-                    capacity=row.capacity, amount_cents=to_cents(row.amount),
-                    pinned_cents=to_cents(row.amount) if row.is_override else None,
-                    note=row.note)
-        nodes[row.pk] = node
-        parent = nodes.get(row.parent_id) if row.parent_id else None
-        if parent is not None:
-            parent.children.append(node)
-        elif row.parent_id is None and root is None:
-            root = node
-    return root
-
-
-def allocation_rows(plan: QuotaPlan) -> list[QuotaAllocation]:
-    return list(
-        QuotaAllocation.objects.filter(plan=plan)
-        .select_related("team", "team__manager", "person")
-        .order_by("position")
-    )
-
-
-def plan_problems(plan: QuotaPlan, rows: list[QuotaAllocation] | None = None) -> list[Problem]:
-    rows = allocation_rows(plan) if rows is None else rows
-    root = tree_from_rows(rows)
-    if root is None:
-        return [Problem("root", "Nothing is allocated yet: run an allocation first.")]
-    return check(root, total_cents=to_cents(plan.target), factor=plan.factor,
-                 currency=require_active_tenant().currency)
 
 
 @transaction.atomic
