@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from compensation import statements
@@ -56,8 +57,12 @@ def statement_list(request: HttpRequest) -> HttpResponse:
     periods = statements.periods_with_results()
     months = [p for p in periods if p.kind == PeriodKind.MONTH]
     chosen = request.GET.get("period")
+    # A run covers its whole fiscal year, so months still ahead have (empty) results too: open
+    # on the month in progress, not on the last one of the year.
+    today = timezone.localdate()
+    started = [p for p in months if p.start_date <= today]
     period = next((p for p in periods if str(p.pk) == chosen), None) or (
-        months[0] if months else None)
+        started[0] if started else months[0] if months else None)
     if request.membership.role == Role.REP:
         me = person_for_user(user=request.user)
         if me is not None and period is not None:

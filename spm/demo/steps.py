@@ -22,6 +22,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from compensation.demo import build_compensation
+from compensation.services.runs import calculate_years
 from planning.demo import build_sales_plans
 from quotas.demo import build_quota_plan
 from spm.crm.models import Account, Activity, Deal, DealStageHistory, Lead, Stage
@@ -331,6 +332,14 @@ def build_activities(ctx: DemoContext) -> None:
     ctx.counts["activities"] = ctx.write(Activity, frame, moments=["at"])
 
 
+def run_calculations(ctx: DemoContext) -> None:
+    """Statements for every seller: one calculation run per fiscal year up to the as-of date."""
+    ctx.flush()
+    runs = calculate_years(tenant=ctx.tenant, through=ctx.spec.as_of, actor=ctx.users.get("admin"))
+    ctx.counts["calculation runs"] = len(runs)
+    ctx.counts["statement lines"] = sum(run.line_count or 0 for run in runs)
+
+
 #: The order seed_demo runs in. Append steps for new kinds of data; keep each one idempotent
 #: given a wiped tenant.
 STEPS: list[Step] = [
@@ -348,6 +357,7 @@ STEPS: list[Step] = [
     build_sales_plans,
     build_quota_plan,
     build_compensation,
+    run_calculations,
 ]
 
 

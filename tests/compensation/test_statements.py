@@ -182,3 +182,24 @@ def test_a_recalculation_of_a_locked_period_is_refused_with_a_message(client, te
     assert "is locked" in response.content.decode()
     with tenant_context(tenant_a):
         assert CalculationRun.objects.count() == 1
+
+
+def test_a_rep_lands_on_the_month_in_progress_not_a_later_month_of_the_run(
+    client, world, tenant_a
+):
+    import time_machine
+
+    from spm.org.models import Period
+
+    with tenant_context(tenant_a):
+        # A run over the whole fiscal year leaves (empty) results in the months still ahead.
+        year = Period.objects.get(kind="year", start_date__lte=datetime.date(2026, 2, 14),
+                                  end_date__gt=datetime.date(2026, 2, 14))
+        assert calculation_run(tenant=tenant_a, period=year, actor=None).status == "succeeded"
+    _login(client, "ann")
+    with time_machine.travel(datetime.datetime(2026, 2, 14, 12, tzinfo=datetime.UTC)):
+        response = client.get(tenant_reverse(tenant_a, "compensation:statement-list"))
+    assert response.status_code == 302
+    with tenant_context(tenant_a):
+        february = world.month("2026-02")
+    assert response["Location"].rstrip("/").endswith(f"/{world.ann.pk}/{february.pk}")
