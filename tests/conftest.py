@@ -82,3 +82,15 @@ def admin_a(tenant_a, make_member):
 @pytest.fixture
 def admin_b(tenant_b, make_member):
     return make_member(tenant_b, Role.ADMIN, username="admin_b")
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in-process for tests of view-to-task wiring, even when REDIS_URL is set
+    (make test sets it so the real-worker test has a broker)."""
+    from spm.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved

@@ -146,7 +146,7 @@ def test_the_projection_counts_open_deals_as_won_and_says_it_is_a_projection(
 
 
 def test_finance_queues_a_recalculation_and_is_sent_back_to_the_runs(
-        client, tenant_a, world, make_member, django_capture_on_commit_callbacks):
+        client, tenant_a, world, make_member, django_capture_on_commit_callbacks, eager_tasks):
     make_member(tenant_a, Role.FINANCE, username="fin")
     _login(client, "fin")
     url = tenant_reverse(tenant_a, "compensation:run-recalculate")

@@ -75,7 +75,7 @@ def test_the_debounced_recompute_clears_its_mark_so_the_next_change_schedules_ag
 
 
 def test_open_months_up_to_today_are_sent_and_locked_ones_skipped(
-        tenant_a, world, django_capture_on_commit_callbacks, time_machine):
+        tenant_a, world, django_capture_on_commit_callbacks, time_machine, eager_tasks):
     time_machine.move_to(datetime.datetime(2026, 3, 15, 12, tzinfo=datetime.UTC))
     with tenant_context(tenant_a):
         january = world.month("2026-01")
