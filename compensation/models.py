@@ -746,10 +746,15 @@ class Credit(TenantModel):
     was cancelled; the engine reads reversals as clawback events, not as credits.
     """
 
-    build = models.ForeignKey(CreditBuild, on_delete=models.CASCADE, related_name="credits")
-    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="+")
-    payee = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
-    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="+")
+    # A month holds hundreds of thousands of credits, rewritten whole: the composite indexes
+    # below serve the reads, so the foreign keys carry no index of their own.
+    build = models.ForeignKey(CreditBuild, on_delete=models.CASCADE, related_name="credits",
+                              db_index=False)
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="+",
+                               db_index=False)
+    payee = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+",
+                              db_index=False)
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="+", db_index=False)
     kind = models.CharField(max_length=8, choices=CreditKind.choices, default=CreditKind.CREDIT)
     role = models.CharField(max_length=8, choices=CreditRole.choices)
     amount = models.DecimalField(**MONEY)
@@ -760,9 +765,9 @@ class Credit(TenantModel):
     currency = models.CharField(max_length=3, help_text="The deal's currency.")
     exchange_rate = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
     rule = models.ForeignKey(CreditRule, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="+")
+                             related_name="+", db_index=False)
     rolled_up_from = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT,
-                                       related_name="+",
+                                       related_name="+", db_index=False,
                                        help_text="For a manager credit: whose credit it is.")
     reverses_date = models.DateField(null=True, blank=True,
                                      help_text="For a reversal: the credit date it reverses.")
@@ -840,8 +845,10 @@ class LineItem(TenantModel):
                                   related_name="+")
     kind = models.CharField(max_length=16, blank=True)
     line_type = models.CharField(max_length=16)
+    # No database constraint: crediting rewrites a month's credits and clears this link first,
+    # and a constraint would make PostgreSQL look for referencing lines once per deleted credit.
     credit = models.ForeignKey(Credit, null=True, blank=True, on_delete=models.SET_NULL,
-                               related_name="+", db_index=False)
+                               related_name="+", db_index=False, db_constraint=False)
     deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.PROTECT,
                              related_name="+", db_index=False)
     measure = models.CharField(max_length=8, blank=True)

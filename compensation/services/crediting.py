@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from compensation import bulk
 from compensation.crediting import (
     WHOLE,
     convert_cents,
@@ -66,23 +67,25 @@ def _nullable_cents(values: pd.Series) -> pd.array:
                      for v in values], dtype="Int64")
 
 
-def _load_deals(start: datetime.date, end: datetime.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Won deals with a date in the month, and deals cancelled in it (two queries)."""
+def _load_deals(start: datetime.date, end: datetime.date
+                ) -> tuple[pd.DataFrame, pd.DataFrame, QuerySet[Deal]]:
+    """Won deals with a date in the month, deals cancelled in it, and a queryset of those
+    deals for other reads to join on (two queries)."""
+    cancellations = DealCancellation.objects.filter(cancel_date__gte=start, cancel_date__lt=end)
     cancelled = pd.DataFrame.from_records(
-        DealCancellation.objects.filter(cancel_date__gte=start, cancel_date__lt=end)
-        .values_list("deal_id", "cancel_date", "kind"),
+        cancellations.values_list("deal_id", "cancel_date", "kind"),
         columns=["deal_id", "cancel_date", "cancel_kind"])
     in_month = (Q(close_date__gte=start, close_date__lt=end)
                 | Q(created_date__gte=start, created_date__lt=end))
+    source = Deal.objects.filter((Q(status=DealStatus.WON) & in_month)
+                                 | Q(pk__in=cancellations.values("deal_id")))
     deals = pd.DataFrame.from_records(
-        Deal.objects.filter((Q(status=DealStatus.WON) & in_month)
-                            | Q(pk__in=cancelled["deal_id"].tolist()))
-        .order_by("pk")
+        source.order_by("pk")
         .values_list("pk", "external_id", "owner_id", "account_id", "amount", "currency",
                      "close_date", "created_date", "product_line", "units", "margin", "status"),
         columns=["deal_id", "external_id", "owner_id", "account_id", "amount", "currency",
                  "close_date", "created_date", "product_line", "units", "margin", "status"])
-    return deals, cancelled
+    return deals, cancelled, source
 
 
 def _credit_dates(deals: pd.DataFrame) -> pd.Series:
@@ -141,14 +144,15 @@ def _exchange_rates(deals: pd.DataFrame, currency: str,
     return rates
 
 
-def _splits(deal_ids: list[int], deals: pd.DataFrame,
+def _splits(source: QuerySet[Deal], deals: pd.DataFrame,
             issues: list[CreditIssue]) -> tuple[pd.DataFrame, set[int]]:
     """Split rows of the deals (shares in hundredths of a percent) and the deals whose splits
     do not add up to 100%, which are reported and not credited. One query."""
     splits = pd.DataFrame.from_records(
-        DealSplit.objects.filter(deal_id__in=deal_ids)
+        DealSplit.objects.filter(deal__in=source.values("pk"))
         .values_list("deal_id", "person_id", "percent", "pk"),
         columns=["deal_id", "person_id", "percent", "split_id"])
+    splits = splits[splits["deal_id"].isin(deals["deal_id"])]
     splits["share"] = np.array([int(p * 100) for p in splits["percent"]], dtype=np.int64)
     totals = splits.groupby("deal_id")["share"].sum()
     bad = {int(d) for d in totals.index[totals != WHOLE]}
@@ -162,13 +166,14 @@ def _splits(deal_ids: list[int], deals: pd.DataFrame,
     return splits[~splits["deal_id"].isin(bad)], bad
 
 
-def _rule_credits(deals: pd.DataFrame, taken: set[tuple[int, int]],
+def _rule_credits(deals: pd.DataFrame, source: QuerySet[Deal], taken: pd.DataFrame,
                   issues: list[CreditIssue]) -> pd.DataFrame:
-    """Overlay, specialist and sourcing credits of active rules, a person once per deal."""
+    """Overlay, specialist and sourcing credits of active rules, a person once per deal
+    (`taken`: the deal_id / payee_id pairs credited already)."""
     rules = list(CreditRule.objects.filter(is_active=True).select_related("territory"))
-    rows: list[dict[str, Any]] = []
+    rows: list[pd.DataFrame] = []
     if not rules or deals.empty:
-        return pd.DataFrame(rows, columns=["deal_id", "payee_id", "role", "rule_id"])
+        return pd.DataFrame(columns=["deal_id", "payee_id", "role", "rule_id"])
     day = deals["credit_date"]
     place = deals[["account_id"]].assign(on=day)
     territory_path = pd.Series(pd.NA, index=deals.index, dtype=object)
@@ -188,7 +193,7 @@ def _rule_credits(deals: pd.DataFrame, taken: set[tuple[int, int]],
     lead_owner = pd.Series(pd.NA, index=deals.index, dtype=object)
     if any(r.target == CreditTarget.LEAD_OWNER for r in rules):
         sourced = dict(
-            Lead.objects.filter(converted_deal_id__in=deals["deal_id"].tolist(),
+            Lead.objects.filter(converted_deal__in=source.values("pk"),
                                 owner__isnull=False)
             .order_by("converted_at", "pk").values_list("converted_deal_id", "owner_id"))
         lead_owner = deals["deal_id"].map(sourced)
@@ -215,30 +220,34 @@ def _rule_credits(deals: pd.DataFrame, taken: set[tuple[int, int]],
         else:
             payee = lead_owner
         role = CreditRole.SOURCE if rule.target == CreditTarget.LEAD_OWNER else CreditRole.OVERLAY
-        for index in deals.index[match & payee.notna()]:
-            key = (int(deals.loc[index, "deal_id"]), int(payee[index]))
-            if key in taken:
-                continue
-            taken.add(key)
-            rows.append({"deal_id": key[0], "payee_id": key[1], "role": role,
-                         "rule_id": rule.pk})
-    return pd.DataFrame(rows, columns=["deal_id", "payee_id", "role", "rule_id"])
+        chosen = (match & payee.notna()).to_numpy(dtype=bool)
+        hits = pd.DataFrame({"deal_id": deals["deal_id"].to_numpy()[chosen].astype(np.int64),
+                             "payee_id": payee.to_numpy()[chosen].astype(np.int64)})
+        # A person is credited once per deal: drop pairs already credited, then remember these.
+        hits = hits.merge(taken, on=["deal_id", "payee_id"], how="left", indicator=True)
+        hits = hits.loc[hits["_merge"] == "left_only", ["deal_id", "payee_id"]]
+        taken = pd.concat([taken, hits], ignore_index=True)
+        rows.append(hits.assign(role=role, rule_id=rule.pk))
+    columns = ["deal_id", "payee_id", "role", "rule_id"]
+    found = [r for r in rows if len(r)]
+    return pd.concat(found, ignore_index=True)[columns] if found else pd.DataFrame(
+        columns=columns)
 
 
-def _credits_of(deals: pd.DataFrame, issues: list[CreditIssue]) -> pd.DataFrame:
+def _credits_of(deals: pd.DataFrame, source: QuerySet[Deal],
+                issues: list[CreditIssue]) -> pd.DataFrame:
     """Every credit of `deals` (owner or splits, rules, manager roll-up), in tenant cents."""
     if deals.empty:
         return pd.DataFrame(columns=[*_CREDIT_COLUMNS, "credit_date"])
-    splits, bad = _splits(deals["deal_id"].tolist(), deals, issues)
+    splits, bad = _splits(source, deals, issues)
     deals = deals[~deals["deal_id"].isin(bad)]
     if deals.empty:
         return pd.DataFrame(columns=[*_CREDIT_COLUMNS, "credit_date"])
     direct = direct_credits(deals, splits)
     direct["rule_id"] = pd.NA
     direct["rolled_up_from"] = pd.NA
-    taken = set(zip(direct["deal_id"].astype(int), direct["payee_id"].astype(int),
-                    strict=True))
-    by_rule = _rule_credits(deals.reset_index(drop=True), taken, issues)
+    taken = direct[["deal_id", "payee_id"]].astype(np.int64)
+    by_rule = _rule_credits(deals.reset_index(drop=True), source, taken, issues)
     whole = deals.set_index("deal_id")[["amount_cents", "units", "margin_cents"]]
     by_rule = by_rule.join(whole, on="deal_id")
     by_rule["share"] = WHOLE
@@ -284,7 +293,7 @@ def credits_build(*, period: Period, actor: Any = None) -> CreditBuild:
                                          "never change."})
     start, end = period.start_date, period.end_date
     issues: list[CreditIssue] = []
-    deals, cancelled = _load_deals(start, end)
+    deals, cancelled, source = _load_deals(start, end)
     deals["credit_date"] = _credit_dates(deals)
     deals["amount_cents"] = _cents(deals["amount"])
     deals["margin_cents"] = _nullable_cents(deals["margin"])
@@ -306,7 +315,7 @@ def credits_build(*, period: Period, actor: Any = None) -> CreditBuild:
     wanted.loc[~known, "margin_cents"] = pd.NA
 
     earned = _credits_of(wanted[wanted["deal_id"].isin(
-        deals.loc[in_month, "deal_id"])].reset_index(drop=True), issues)
+        deals.loc[in_month, "deal_id"])].reset_index(drop=True), source, issues)
     earned["kind"] = CreditKind.CREDIT
     earned["reverses_date"] = pd.NaT
     reversal_deals = wanted[wanted["deal_id"].isin(reversed_ids)].reset_index(drop=True)
@@ -320,7 +329,7 @@ def credits_build(*, period: Period, actor: Any = None) -> CreditBuild:
             "warning", "cancelled_before_credit", int(row.deal_id),
             f"Deal {row.external_id} was cancelled before its credit date "
             f"{row.credit_date.date()}: nothing to reverse."))
-    reversals = _credits_of(reversal_deals[~late].reset_index(drop=True), issues)
+    reversals = _credits_of(reversal_deals[~late].reset_index(drop=True), source, issues)
     if len(reversals):
         reversals["reverses_date"] = reversals["credit_date"]
         reversals["credit_date"] = reversals["deal_id"].map(cancel_date)
@@ -346,38 +355,87 @@ def credits_build(*, period: Period, actor: Any = None) -> CreditBuild:
     return build
 
 
+_KINDS = tuple(CreditKind.values)
+_ROLES = tuple(CreditRole.values)
+
+
+def _references(credits: pd.DataFrame, rule_names: dict[int, str]) -> pd.Series:
+    """Why each payee is credited, as the credit's rule reference."""
+    role = credits["role"]
+    ref = pd.Series("deal owner", index=credits.index, dtype=object)
+    ref[role == CreditRole.MANAGER] = "manager roll-up"
+    split = role == CreditRole.SPLIT
+    if split.any():
+        shares = credits.loc[split, "share"].astype(np.int64)
+        ref[split] = shares.map({s: f"split {Decimal(int(s)).scaleb(-2)}%"
+                                 for s in shares.unique()})
+    by_rule = role.isin([CreditRole.OVERLAY, CreditRole.SOURCE])
+    if by_rule.any():
+        ref[by_rule] = credits.loc[by_rule, "rule_id"].map(
+            lambda r: f"rule: {rule_names.get(int(r), r)}"[:200])
+    return ref
+
+
 def _write(build: CreditBuild, period: Period, credits: pd.DataFrame, deals: pd.DataFrame,
            currency: str) -> None:
+    """Credits through one COPY (PostgreSQL) or bulk_create; reversals, few, through the ORM."""
     if credits.empty:
         return
+    credits = credits.reset_index(drop=True)
     deal = deals.set_index("deal_id")
     rules = dict(CreditRule.objects.values_list("pk", "name")) \
         if credits["rule_id"].notna().any() else {}
-    objects = []
-    for row in credits.itertuples(index=False):
-        rate = deal.loc[row.deal_id, "rate"]
-        share = Decimal(int(row.share)).scaleb(-2)
-        if row.role == CreditRole.SPLIT:
-            ref = f"split {share}%"
-        elif row.role in (CreditRole.OVERLAY, CreditRole.SOURCE):
-            ref = f"rule: {rules.get(int(row.rule_id), row.rule_id)}"
-        elif row.role == CreditRole.MANAGER:
-            ref = "manager roll-up"
-        else:
-            ref = "deal owner"
-        objects.append(Credit(
-            build=build, period=period, payee_id=int(row.payee_id), deal_id=int(row.deal_id),
-            kind=row.kind, role=row.role,
-            amount=Decimal(int(row.amount_cents)).scaleb(-2), units=int(row.units),
-            margin=None if pd.isna(row.margin_cents)
-            else Decimal(int(row.margin_cents)).scaleb(-2),
-            credit_date=row.credit_date.date(), split_percent=share,
-            currency=deal.loc[row.deal_id, "currency"],
-            exchange_rate=None if deal.loc[row.deal_id, "currency"] == currency
-            else Decimal(int(rate)).scaleb(-8),
-            rule_id=None if pd.isna(row.rule_id) else int(row.rule_id),
-            rolled_up_from_id=None if pd.isna(row.rolled_up_from) else int(row.rolled_up_from),
-            reverses_date=None if pd.isna(row.reverses_date) else row.reverses_date.date(),
-            rule_ref=ref[:200],
-        ))
-    Credit.objects.bulk_create(objects, batch_size=2000)
+    currencies = tuple(sorted(set(deal["currency"])))
+    frame = pd.DataFrame({
+        "payee_id": credits["payee_id"].astype(np.int64),
+        "deal_id": credits["deal_id"].astype(np.int64),
+        "kind": credits["kind"].map({k: i for i, k in enumerate(_KINDS)}).astype(np.int64),
+        "role": credits["role"].map({r: i for i, r in enumerate(_ROLES)}).astype(np.int64),
+        "amount": credits["amount_cents"].astype(np.int64),
+        "units": credits["units"].astype(np.int64),
+        "margin": credits["margin_cents"].astype("Int64"),
+        "credit_date": pd.to_datetime(credits["credit_date"]),
+        "split_percent": credits["share"].astype(np.int64),  # hundredths of a percent
+        "currency": credits["deal_id"].map(deal["currency"]).map(
+            {c: i for i, c in enumerate(currencies)}).astype(np.int64),
+        "rule_id": credits["rule_id"].astype("Int64"),
+        "rolled_up_from_id": credits["rolled_up_from"].astype("Int64"),
+        "rule_ref": _references(credits, rules),
+    })
+    earned = (credits["kind"] == CreditKind.CREDIT).to_numpy()
+    bulk.write_frame(Credit, frame[earned], [
+        bulk.Column("payee_id", bulk.INT), bulk.Column("deal_id", bulk.INT),
+        bulk.Column("kind", bulk.CODE, labels=_KINDS),
+        bulk.Column("role", bulk.CODE, labels=_ROLES),
+        bulk.Column("amount", bulk.CENTS), bulk.Column("units", bulk.INT),
+        bulk.Column("margin", bulk.NULLABLE_CENTS), bulk.Column("credit_date", bulk.DATE),
+        bulk.Column("split_percent", bulk.CENTS),
+        bulk.Column("currency", bulk.CODE, labels=currencies),
+        bulk.Column("rule_id", bulk.NULLABLE_INT),
+        bulk.Column("rolled_up_from_id", bulk.NULLABLE_INT),
+        bulk.Column("rule_ref", bulk.TEXT),
+    ], constants={"tenant_id": build.tenant_id, "build_id": build.pk, "period_id": period.pk})
+    # The rate of converted credits: one UPDATE per rate used, not per credit.
+    rate_of_deal = deal.loc[deal["currency"] != currency, "rate"]
+    for rate, deal_ids in rate_of_deal.groupby(rate_of_deal.astype(np.int64)).groups.items():
+        Credit.objects.filter(build=build, deal_id__in=[int(d) for d in deal_ids]).update(
+            exchange_rate=Decimal(int(rate)).scaleb(-8))
+
+    reversals = frame[~earned]
+    reversed_on = credits.loc[~earned, "reverses_date"]
+    Credit.objects.bulk_create([
+        Credit(build=build, period=period, payee_id=int(row.payee_id),
+               deal_id=int(row.deal_id), kind=CreditKind.REVERSAL, role=_ROLES[row.role],
+               amount=Decimal(int(row.amount)).scaleb(-2), units=int(row.units),
+               margin=None if pd.isna(row.margin) else Decimal(int(row.margin)).scaleb(-2),
+               credit_date=row.credit_date.date(),
+               split_percent=Decimal(int(row.split_percent)).scaleb(-2),
+               currency=currencies[row.currency],
+               exchange_rate=None if currencies[row.currency] == currency
+               else Decimal(int(deal.loc[row.deal_id, "rate"])).scaleb(-8),
+               rule_id=None if pd.isna(row.rule_id) else int(row.rule_id),
+               rolled_up_from_id=None if pd.isna(row.rolled_up_from_id)
+               else int(row.rolled_up_from_id),
+               reverses_date=pd.Timestamp(day).date(), rule_ref=row.rule_ref)
+        for row, day in zip(reversals.itertuples(index=False), reversed_on, strict=True)
+    ], batch_size=2000)
