@@ -160,6 +160,18 @@ def assignment_periods_refresh(
     return len(written)
 
 
+def assignment_periods_ensure(*, month: Period) -> int:
+    """Build the month's shares when assignments cover it but none were built, as after the
+    periods of a new fiscal year are generated (two queries when nothing is missing)."""
+    if AssignmentPeriod.objects.filter(period=month).exists():
+        return 0
+    covering = PlanAssignment.objects.filter(valid_from__lt=month.end_date).filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gt=month.start_date))
+    if not covering.exists():
+        return 0
+    return assignment_periods_refresh(assignments=list(covering.only("pk")))
+
+
 def assignments_overlapping(*, person: Person, valid_from: datetime.date,
                             valid_to: datetime.date | None) -> list[PlanAssignment]:
     clash = PlanAssignment.objects.filter(person=person).filter(

@@ -44,6 +44,8 @@ from spm.tenancy.context import require_active_tenant
 from territories.models import Territory
 from territories.selectors import account_territory_owner_bulk
 
+from .assignments import assignment_periods_ensure
+
 _CREDIT_COLUMNS = ["deal_id", "payee_id", "role", "share", "split_id", "rule_id",
                    "rolled_up_from", "amount_cents", "units", "margin_cents"]
 
@@ -291,6 +293,8 @@ def credits_build(*, period: Period, actor: Any = None) -> CreditBuild:
     if period.is_locked:
         raise ValidationError({"period": f"{period} is locked: the credits of a paid period "
                                          "never change."})
+    # Periods of a new fiscal year come after the assignments that run into it.
+    assignment_periods_ensure(month=period)
     start, end = period.start_date, period.end_date
     issues: list[CreditIssue] = []
     deals, cancelled, source = _load_deals(start, end)

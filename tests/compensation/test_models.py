@@ -39,6 +39,7 @@ from compensation.services import (
     assignment_change,
     assignment_create,
     component_create,
+    credits_build,
     deal_splits_set,
     plan_create,
     plan_version_create,
@@ -261,3 +262,16 @@ def test_a_credit_rule_names_what_it_is_missing(tenant_a):
         with pytest.raises(ValidationError) as caught:
             rule.full_clean()
         assert "would credit every territory's owner" in caught.value.message_dict["territory"][0]
+
+
+def test_crediting_a_month_of_a_new_fiscal_year_builds_the_shares_it_lacks(tenant_a, ae_plan):
+    with tenant_context(tenant_a):
+        assignment = assignment_create(person=PersonFactory(), plan=ae_plan,
+                                       valid_from=datetime.date(2026, 1, 1),
+                                       target_incentive=D("12000.00"))
+        periods_generate(fiscal_years=[2027])
+        january = Period.objects.get(kind="month", start_date=datetime.date(2027, 1, 1))
+        assert not AssignmentPeriod.objects.filter(period=january).exists()
+        credits_build(period=january)
+        share = AssignmentPeriod.objects.get(assignment=assignment, period=january)
+        assert (share.days, share.target_incentive) == (31, D("1000.00"))
