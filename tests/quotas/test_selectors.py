@@ -16,11 +16,11 @@ from quotas.selectors import (
     attainment_by_person,
     attainment_by_team,
 )
-from quotas.services import quota_allocate, quota_change, quota_plan_apply
+from quotas.services import quota_allocate, quota_change, quota_plan_apply, quota_plan_create
 from spm.org.models import Period
-from spm.org.services import person_assign_team
+from spm.org.services import periods_generate, person_assign_team
 from spm.tenancy.context import tenant_context
-from tests.factories import PersonFactory
+from tests.factories import DealFactory, PersonFactory, StageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -206,3 +206,20 @@ def test_the_workspace_shows_sums_in_force_amounts_and_problems(booked, admin_a)
     assert rows["West"].owed == rows["West"].children_total
     assert rows["Ray Rep"].in_force == rows["Ray Rep"].node.amount
     assert workspace.people_total == sum(r.node.amount for r in workspace.rows if r.is_person)
+
+
+def test_another_tenants_quotas_and_deals_never_count(booked, tenant_b, admin_a):
+    with tenant_context(tenant_b):
+        periods_generate(fiscal_years=[2025])
+        stranger = PersonFactory(name="Globex Seller")
+        won = StageFactory(name="Won", is_won=True, forecast_category="closed")
+        DealFactory(owner=stranger, stage=won, amount=Decimal("999999"),
+                    close_date=D(2025, 1, 15))
+        plan = quota_plan_create(fiscal_year=2025, name="Globex", target=Decimal("5"))
+        quota_allocate(plan=plan, method="equal")
+        quota_plan_apply(plan=plan)
+    with tenant_context(booked.tenant):
+        rows = attainment_by_person(period=period("year", 1), as_of=D(2025, 12, 31))
+
+    assert "Globex Seller" not in {row.name for row in rows}
+    assert sum(row.credited for row in rows if not row.leads_team) == Decimal("19000.00")
