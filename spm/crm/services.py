@@ -19,6 +19,7 @@ from spm.org.bulk import (
     choice,
     count,
     day,
+    insert_columns,
     moment,
     money,
     plan_upsert,
@@ -174,17 +175,15 @@ def deals_upsert(
     )
     ids.update((str(rows[index]["external_id"]).strip(), pk) for index, pk in plan.unchanged)
     changed_by_id = actor.pk if getattr(actor, "is_authenticated", False) else None
-    DealStageHistory.objects.bulk_create(
-        [
-            DealStageHistory(
-                deal_id=ids[external_id],
-                from_stage_id=from_stage_id,
-                to_stage_id=to_stage_id,
-                changed_at=at,
-                changed_by_id=changed_by_id,
-            )
-            for external_id, from_stage_id, to_stage_id, at in transitions
-        ],
+    insert_columns(
+        DealStageHistory,
+        {
+            "deal_id": [ids[external_id] for external_id, *_ in transitions],
+            "from_stage_id": [from_stage_id for _, from_stage_id, _, _ in transitions],
+            "to_stage_id": [to_stage_id for _, _, to_stage_id, _ in transitions],
+            "changed_at": [at for *_, at in transitions],
+            "changed_by_id": [changed_by_id] * len(transitions),
+        },
         batch_size=batch_size,
     )
     return UpsertResult(

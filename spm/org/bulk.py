@@ -2,7 +2,8 @@
 
 Rows are cleaned column by column and every problem is reported with its row and field; nothing
 is written unless every row is good. Existing rows and referenced ids are read in chunks and the
-writes are batched, so the number of queries grows with batches, never with rows.
+writes are batched, so the number of queries grows with batches, never with rows. On PostgreSQL the
+writes are set-based SQL over column arrays; elsewhere they go through the ORM.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
+
+from spm.tenancy.context import require_active_tenant
 
 CHUNK = 5000
 BATCH = 2000
@@ -333,6 +336,153 @@ def plan_upsert(
     return plan
 
 
+# -- set-based writes ------------------------------------------------------------------------------
+
+_TEXT_FIELDS = {"CharField", "TextField", "SlugField", "EmailField", "URLField"}
+_NUMBER_FIELDS = {
+    "AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField",
+    "SmallIntegerField", "PositiveIntegerField", "PositiveBigIntegerField",
+    "PositiveSmallIntegerField", "DecimalField", "ForeignKey", "OneToOneField",
+}
+
+
+def _quoted(value: Any) -> str:
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _array_literal(field: models.Field, values: Sequence[Any]) -> str:
+    """One PostgreSQL array literal ('{...}') for a whole column: the server parses a single
+    text value instead of one expression per row, and Decimals travel as their exact digits."""
+    kind = (field.target_field if field.is_relation else field).get_internal_type()
+    if kind in _NUMBER_FIELDS:
+        items = ["NULL" if v is None else str(v) for v in values]
+    elif kind in ("DateField", "DateTimeField"):
+        items = ["NULL" if v is None else v.isoformat() for v in values]
+    elif kind == "BooleanField":
+        items = ["NULL" if v is None else ("t" if v else "f") for v in values]
+    else:
+        items = ["NULL" if v is None else _quoted(v) for v in values]
+    return "{" + ",".join(items) + "}"
+
+
+def _array_type(field: models.Field) -> str:
+    # Text goes as text[] so that assignment, not a cast, meets varchar(n): a cast would cut a
+    # long value silently, assignment refuses it. Numeric without precision keeps every digit.
+    kind = field.get_internal_type()
+    if kind in _TEXT_FIELDS:
+        return "text[]"
+    if kind == "DecimalField":
+        return "numeric[]"
+    return f"{field.db_type(connection)}[]"
+
+
+def _constants(model: type[models.Model], given: Iterable[str]) -> dict[models.Field, Any]:
+    """Values of a new row's columns that the rows leave out: the active tenant, now for
+    auto_now(_add) stamps, else the field's default (what Model() and save() would give)."""
+    tenant = require_active_tenant()
+    now = timezone.now()
+    given = set(given)
+    constants: dict[models.Field, Any] = {}
+    for f in model._meta.concrete_fields:
+        if f.primary_key or f.attname in given:
+            continue
+        if f.attname == "tenant_id":
+            constants[f] = tenant.pk
+        elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            constants[f] = f.get_db_prep_save(now, connection)
+        else:
+            # get_default() is "" for a blank text column without a default, as in Model().
+            constants[f] = f.get_db_prep_save(f.get_default(), connection)
+    return constants
+
+
+def _batch(
+    fields: Sequence[models.Field], columns: Sequence[Sequence[Any]], start: int, stop: int
+) -> list[str]:
+    return [_array_literal(f, c[start:stop]) for f, c in zip(fields, columns, strict=True)]
+
+
+def insert_columns(
+    model: type[models.Model],
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    key: str | None = None,
+    batch_size: int = BATCH,
+) -> dict[Any, int]:
+    """Insert one row per position of the column lists (named by attname) for the active tenant.
+
+    Returns key value -> new primary key when `key` names one of the columns. On PostgreSQL each
+    batch is one INSERT ... SELECT FROM unnest(arrays): no model instances, one parameter per
+    column, and the row-level security policy still checks every row against the active tenant.
+    """
+    names = list(columns)
+    total = len(columns[names[0]]) if names else 0
+    if total == 0:
+        return {}
+    if connection.vendor != "postgresql":
+        objs = [model(**dict(zip(names, row, strict=True)))
+                for row in zip(*(columns[n] for n in names), strict=True)]
+        model.objects.bulk_create(objs, batch_size=batch_size)
+        return {getattr(obj, key): obj.pk for obj in objs} if key else {}
+
+    meta = model._meta
+    fields = [meta.get_field(n) for n in names]
+    constants = _constants(model, names)
+    targets = ", ".join(f'"{f.column}"' for f in [*constants, *fields])
+    placeholders = ", ".join(["%s"] * len(constants))
+    arrays = ", ".join(f"%s::{_array_type(f)}" for f in fields)
+    selected = f"{placeholders}, u.*" if constants else "u.*"
+    pk_column = meta.pk.column
+    returning = f' RETURNING "{pk_column}", "{meta.get_field(key).column}"' if key else ""
+    sql = (
+        f'INSERT INTO "{meta.db_table}" ({targets}) '  # noqa: S608 - names from model metadata
+        f"SELECT {selected} FROM unnest({arrays}) AS u{returning}"
+    )
+    values = [columns[n] for n in names]
+    ids: dict[Any, int] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, total, batch_size):
+            params = [*constants.values(), *_batch(fields, values, start, start + batch_size)]
+            cursor.execute(sql, params)
+            if key:
+                ids.update((row_key, pk) for pk, row_key in cursor.fetchall())
+    return ids
+
+
+def update_columns(
+    model: type[models.Model],
+    pks: Sequence[int],
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    batch_size: int = BATCH,
+) -> None:
+    """Set the named columns of the rows `pks` to the values at the same positions (PostgreSQL).
+
+    Each batch is one UPDATE ... FROM unnest(arrays); auto_now stamps are set to now. Rows outside
+    the active tenant are invisible to the statement under row-level security.
+    """
+    if not pks:
+        return
+    meta = model._meta
+    pk = meta.pk
+    fields = [pk, *(meta.get_field(n) for n in columns)]
+    values = [pks, *columns.values()]
+    stamped = [f for f in meta.concrete_fields if getattr(f, "auto_now", False)]
+    now = timezone.now()
+    assignments = [f'"{f.column}" = u."{f.column}"' for f in fields[1:] if f not in stamped]
+    assignments += [f'"{f.column}" = %s' for f in stamped]
+    aliases = ", ".join(f'"{f.column}"' for f in fields)
+    arrays = ", ".join(f"%s::{_array_type(f)}" for f in fields)
+    sql = (
+        f'UPDATE "{meta.db_table}" AS t SET {", ".join(assignments)} '  # noqa: S608
+        f'FROM unnest({arrays}) AS u({aliases}) WHERE t."{pk.column}" = u."{pk.column}"'
+    )
+    stamps = [f.get_db_prep_save(now, connection) for f in stamped]
+    with connection.cursor() as cursor:
+        for start in range(0, len(pks), batch_size):
+            cursor.execute(sql, [*stamps, *_batch(fields, values, start, start + batch_size)])
+
+
 def write_upsert(
     model: type[models.Model],
     plan: UpsertPlan,
@@ -342,13 +492,42 @@ def write_upsert(
     batch_size: int = BATCH,
 ) -> dict[str, int]:
     """Insert new rows and rewrite changed ones in batches; returns key -> primary key."""
+    if connection.vendor == "postgresql":
+        ids: dict[str, int] = {}
+        if plan.creates:
+            names = list(plan.creates[0][1])
+            columns = {n: [values[n] for _, values in plan.creates] for n in names}
+            ids.update(insert_columns(model, columns, key=key, batch_size=batch_size))
+        if plan.updates:
+            written = [n for n in update_fields if n in plan.updates[0][3]]
+            update_columns(
+                model,
+                [pk for _, pk, _, _ in plan.updates],
+                {n: [values[n] for _, _, _, values in plan.updates] for n in written},
+                batch_size=batch_size,
+            )
+            ids.update((values[key], pk) for _, pk, _, values in plan.updates)
+        return ids
+    return _write_upsert_orm(
+        model, plan, key=key, update_fields=update_fields, batch_size=batch_size
+    )
+
+
+def _write_upsert_orm(
+    model: type[models.Model],
+    plan: UpsertPlan,
+    *,
+    key: str,
+    update_fields: Sequence[str],
+    batch_size: int,
+) -> dict[str, int]:
     ids: dict[str, int] = {}
     created = [model(**values) for _, values in plan.creates]
     model.objects.bulk_create(created, batch_size=batch_size)
     ids.update((getattr(obj, key), obj.pk) for obj in created)
     if plan.updates:
-        # INSERT ... ON CONFLICT (tenant, key) DO UPDATE: one statement per batch on both
-        # PostgreSQL and SQLite, where bulk_update would build a CASE per column per row.
+        # INSERT ... ON CONFLICT (tenant, key) DO UPDATE: one statement per batch, where
+        # bulk_update would build a CASE per column per row.
         changed = [model(pk=pk, **values) for _, pk, _, values in plan.updates]
         model.objects.bulk_create(
             changed,

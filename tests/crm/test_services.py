@@ -242,3 +242,51 @@ def test_activities_link_to_deals_of_the_same_tenant_only(tenant_a, tenant_b, st
                 "external_id": "ACT-2", "kind": "call", "person_id": refs["owner"].pk,
                 "deal_id": foreign_deal.pk, "at": T0,
             }])
+
+
+def test_upserted_text_and_money_come_back_exactly_as_sent(tenant_a, stages, refs):
+    awkward = 'Q3 "big" deal, {renewal} \\ NULL — Zürich'
+    rows = [
+        deal_row(refs, stages, 1, name=awkward, amount="123456789012.34", margin="-0.01",
+                 units="2147483647", lost_reason=""),
+        deal_row(refs, stages, 2, name="NULL", amount="0", margin=None),
+    ]
+    with tenant_context(tenant_a):
+        deals_upsert(rows=rows)
+        stored = {d.external_id: d for d in Deal.objects.all()}
+        assert (stored["OPP-1"].name, stored["OPP-1"].amount, stored["OPP-1"].margin) == (
+            awkward, Decimal("123456789012.34"), Decimal("-0.01")
+        )
+        assert (stored["OPP-1"].units, stored["OPP-1"].lost_reason) == (2_147_483_647, "")
+        assert (stored["OPP-2"].name, stored["OPP-2"].amount, stored["OPP-2"].margin) == (
+            "NULL", Decimal("0.00"), None
+        )
+
+
+def test_an_update_rewrites_and_stamps_only_the_deals_that_changed(tenant_a, stages, refs):
+    with tenant_context(tenant_a):
+        deals_upsert(rows=[deal_row(refs, stages, n) for n in (1, 2)])
+        before = dict(Deal.objects.values_list("external_id", "updated_at"))
+        result = deals_upsert(rows=[
+            deal_row(refs, stages, 1, name='Renamed "one"', amount="0.05", margin="7.10"),
+            deal_row(refs, stages, 2),
+        ])
+        assert (result.created, result.updated, result.unchanged) == (0, 1, 1)
+        one = Deal.objects.get(external_id="OPP-1")
+        assert (one.name, one.amount, one.margin) == (
+            'Renamed "one"', Decimal("0.05"), Decimal("7.10")
+        )
+        assert one.updated_at > before["OPP-1"]
+        assert Deal.objects.get(external_id="OPP-2").updated_at == before["OPP-2"]
+        assert result.ids == {"OPP-1": one.pk, "OPP-2": Deal.objects.get(external_id="OPP-2").pk}
+
+
+def test_stage_history_written_by_an_upsert_names_who_sent_it(tenant_a, stages, refs, admin_a):
+    with tenant_context(tenant_a):
+        deals_upsert(rows=[deal_row(refs, stages, 1)], actor=admin_a)
+        deals_upsert(rows=[deal_row(refs, stages, 1, stage_id=stages["lost"].pk)], actor=admin_a)
+        deals_upsert(rows=[deal_row(refs, stages, 2)], actor=None)
+        who = list(
+            DealStageHistory.objects.order_by("pk").values_list("deal__external_id", "changed_by")
+        )
+        assert who == [("OPP-1", admin_a.pk), ("OPP-1", admin_a.pk), ("OPP-2", None)]
