@@ -148,6 +148,15 @@ def management_data(response) -> dict[str, str]:
     return data
 
 
+def add_page_or_skip(client, tenant, world):
+    """The add form, or a skip for models whose rows are never typed in (e.g. periods)."""
+    page = client.get(admin_url(tenant, world.model, "add"))
+    if page.status_code == 403:
+        pytest.skip(f"{world.model._meta.label} rows are not added in the admin")
+    assert page.status_code == 200
+    return page
+
+
 # ------------------------------------------------------------------------------------------------
 # The generated part
 # ------------------------------------------------------------------------------------------------
@@ -179,13 +188,16 @@ def test_change_delete_and_history_pages_of_another_tenants_row_are_404(
     world = build_world(model_admin.model, tenant_a, tenant_b)
     for action in ("change", "delete", "history"):
         own = client_a.get(admin_url(tenant_a, world.model, action, world.a_row.pk))
-        assert own.status_code == 200, action
+        # An action the admin never allows (deleting a period) is refused before any lookup:
+        # the foreign row then gets the same refusal as an own row, which reveals nothing.
+        allowed = {404} if own.status_code == 200 else {403, 404}
+        assert own.status_code in (200, 403), action
         foreign = client_a.get(admin_url(tenant_a, world.model, action, world.b_row.pk))
-        assert foreign.status_code == 404, action
+        assert foreign.status_code in allowed, action
         posted = client_a.post(
             admin_url(tenant_a, world.model, action, world.b_row.pk), {"post": "yes"}
         )
-        assert posted.status_code == 404, action
+        assert posted.status_code in allowed, action
     with tenant_context(tenant_b):
         assert world.model._default_manager.filter(pk=world.b_row.pk).exists()
 
@@ -252,8 +264,7 @@ def test_the_add_form_offers_no_choices_from_another_tenant(
     model_admin, tenant_a, tenant_b, client_a
 ):
     world = build_world(model_admin.model, tenant_a, tenant_b)
-    response = client_a.get(admin_url(tenant_a, world.model, "add"))
-    assert response.status_code == 200
+    response = add_page_or_skip(client_a, tenant_a, world)
     assert_no_trace_of_b(response.content.decode(), world)
     form = response.context["adminform"].form
     with tenant_context(tenant_a):
@@ -273,7 +284,7 @@ def test_a_form_naming_another_tenants_row_is_rejected_on_that_field(
 ):
     world = build_world(model_admin.model, tenant_a, tenant_b)
     add_url = admin_url(tenant_a, world.model, "add")
-    page = client_a.get(add_url)
+    page = add_page_or_skip(client_a, tenant_a, world)
     form = page.context["adminform"].form
     names = [name for name in world.b_targets if name in form.fields]
     if not names:
@@ -302,7 +313,7 @@ def test_a_form_naming_another_tenants_row_is_rejected_on_that_field(
 @each_model_admin
 def test_save_as_new_over_another_tenants_row_is_404(model_admin, tenant_a, tenant_b, client_a):
     world = build_world(model_admin.model, tenant_a, tenant_b)
-    add_page = client_a.get(admin_url(tenant_a, world.model, "add"))
+    add_page = add_page_or_skip(client_a, tenant_a, world)
     data = {
         **form_data(add_page.context["adminform"].form, world.a_row),
         **management_data(add_page),
