@@ -835,14 +835,22 @@ class LineItem(TenantModel):
     their rendering, e.g. "graduated: 100,000.00 x 8% + 20,000.00 x 12% = 10,400.00".
     """
 
+    # Line items are derived rows, written a million at a time by calculation runs from inputs
+    # the run has just read and checked. Only the link to the run is a database constraint:
+    # PostgreSQL checks every constraint of every new row at COMMIT, which cost minutes per
+    # million lines, and so did one index per link. PROTECT below is still enforced by Django
+    # when someone deletes a payee, period, plan or deal.
     run = models.ForeignKey(CalculationRun, on_delete=models.CASCADE, related_name="lines")
-    payee = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
-    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="+")
+    payee = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+",
+                              db_constraint=False, db_index=False)  # see lineitem_by_payee_period
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="+",
+                               db_constraint=False, db_index=False)
     window = models.CharField(max_length=16, help_text="The month, quarter or year measured.")
     plan_version = models.ForeignKey(PlanVersion, null=True, blank=True,
-                                     on_delete=models.PROTECT, related_name="+")
+                                     on_delete=models.PROTECT, related_name="+",
+                                     db_constraint=False, db_index=False)
     component = models.ForeignKey(Component, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+")
+                                  related_name="+", db_constraint=False, db_index=False)
     kind = models.CharField(max_length=16, blank=True)
     line_type = models.CharField(max_length=16)
     # No database constraint: crediting rewrites a month's credits and clears this link first,
@@ -850,7 +858,7 @@ class LineItem(TenantModel):
     credit = models.ForeignKey(Credit, null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="+", db_index=False, db_constraint=False)
     deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="+", db_index=False)
+                             related_name="+", db_index=False, db_constraint=False)
     measure = models.CharField(max_length=8, blank=True)
     basis = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0.00"))
     cumulative = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
