@@ -122,3 +122,15 @@ def test_nonsense_arguments_are_refused_with_a_message():
     with pytest.raises(CommandError, match="1 to 12"):
         seed(fiscal_year_start_month=13)
     assert not Tenant.objects.filter(slug="acme").exists()
+
+
+def test_seed_demo_can_stop_after_the_sales_data(db):
+    from territories.models import Territory
+
+    call_command("seed_demo", tenant="until", reps=3, deals=40, seed=3,
+                 until="build_activities", stdout=io.StringIO())
+    with tenant_context(Tenant.objects.get(slug="until")):
+        assert Deal.objects.count() == 40
+        assert not Territory.objects.exists()
+    with pytest.raises(CommandError, match="--until must be one of"):
+        call_command("seed_demo", tenant="until", until="no_such_step", stdout=io.StringIO())

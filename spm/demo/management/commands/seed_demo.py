@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from spm.demo.generate import DemoSpec
-from spm.demo.steps import DemoContext, ensure_tenant, ensure_users, run_steps
+from spm.demo.steps import STEPS, DemoContext, ensure_tenant, ensure_users, run_steps
 from spm.tenancy.context import tenant_context
 
 DEFAULT_PASSWORD = "spm-demo-password"  # noqa: S105 - printed on purpose: it is demo data
@@ -35,6 +35,9 @@ class Command(BaseCommand):
                             help="The demo's today, YYYY-MM-DD (default: today).")
         parser.add_argument("--fiscal-year-start-month", type=int, default=None,
                             help="Set the tenant's fiscal-year start month (1-12).")
+        parser.add_argument("--until", default=None, metavar="STEP",
+                            help="Stop after this step (e.g. build_activities: the sales data "
+                                 "only, without territories, plans and calculations).")
         parser.add_argument("--password", default=DEFAULT_PASSWORD,
                             help="Password of the four demo logins.")
 
@@ -46,6 +49,10 @@ class Command(BaseCommand):
         month = options["fiscal_year_start_month"]
         if month is not None and not 1 <= month <= 12:
             raise CommandError("--fiscal-year-start-month must be 1 to 12.")
+        names = [step.__name__ for step in STEPS]
+        if options["until"] is not None and options["until"] not in names:
+            raise CommandError(f"--until must be one of: {', '.join(names)}.")
+        steps = STEPS[: names.index(options["until"]) + 1] if options["until"] else STEPS
         started = time.perf_counter()
         with transaction.atomic():
             tenant = ensure_tenant(slug=options["tenant"], fiscal_year_start_month=month)
@@ -64,7 +71,7 @@ class Command(BaseCommand):
         )
         ctx = DemoContext(spec=spec, tenant=tenant, users=users, log=self.stdout.write)
         with tenant_context(tenant):
-            run_steps(ctx)
+            run_steps(ctx, steps)
         elapsed = time.perf_counter() - started
         counts = ", ".join(f"{n} {what}" for what, n in ctx.counts.items() if what != "rows wiped")
         self.stdout.write(self.style.SUCCESS(f"Done in {elapsed:.1f} s: {counts}."))
