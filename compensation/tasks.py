@@ -16,6 +16,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from spm.crm.models import ImportBatch, ImportStatus
+from spm.crm.signals import deals_changed
 from spm.tasks import dispatch_on_commit, tenant_task
 from spm.tenancy.models import Tenant
 
@@ -98,6 +99,12 @@ def _dispatch_later(tenant_id: int, countdown: int) -> None:
         recompute_after_change.apply_async(kwargs={"tenant_id": tenant_id}, countdown=countdown)
 
     transaction.on_commit(send)
+
+
+@receiver(deals_changed, dispatch_uid="compensation-recompute-after-deal-changes")
+def _recompute_after_deal_changes(sender: type, tenant: Tenant, **kwargs: Any) -> None:
+    # Deals pushed by the API or a script; a burst of batches is folded into one recompute.
+    schedule_recompute(tenant=tenant)
 
 
 @receiver(post_save, sender=ImportBatch, dispatch_uid="compensation-recompute-after-import")

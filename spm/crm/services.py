@@ -43,6 +43,7 @@ from .models import (
     Segment,
     Stage,
 )
+from .signals import deals_changed
 
 __all__ = [
     "RowError",
@@ -186,6 +187,10 @@ def deals_upsert(
         },
         batch_size=batch_size,
     )
+    if plan.creates or plan.updates:
+        deals_changed.send(
+            sender=Deal, tenant=tenant, created=len(plan.creates), updated=len(plan.updates)
+        )
     return UpsertResult(
         created=len(plan.creates),
         updated=len(plan.updates),

@@ -222,3 +222,18 @@ def test_a_lead_answered_before_it_was_created_is_rejected(api_a, world_a):
     ])
     assert status == 400
     assert body["rows"]["0"]["first_response_at"] == ["Is before the lead was created."]
+
+
+def test_pushed_deal_changes_schedule_one_commission_recompute(
+    api_a, tenant_a, world_a, monkeypatch
+):
+    from compensation import tasks
+
+    scheduled: list[int] = []
+    monkeypatch.setattr(tasks, "schedule_recompute",
+                        lambda *, tenant, **kw: scheduled.append(tenant.pk) or True)
+    assert post(api_a, "deals", [deal_row("D-300")])[0] == 200
+    assert scheduled == [tenant_a.pk]
+    # Re-sending the same rows changes nothing, so nothing needs recomputing.
+    assert post(api_a, "deals", [deal_row("D-300")])[0] == 200
+    assert scheduled == [tenant_a.pk]
