@@ -68,7 +68,10 @@ _source: CreditSource = WonDealCredits()
 
 
 def credit_source() -> CreditSource:
-    return _source
+    """The source for the active tenant. An installed source may choose per tenant (one query):
+    compensation's reads the Credit table once crediting has run, won deals before that."""
+    resolve = getattr(_source, "resolve", None)
+    return resolve() if callable(resolve) else _source
 
 
 def set_credit_source(source: CreditSource) -> CreditSource:
