@@ -27,6 +27,7 @@ pytestmark = pytest.mark.django_db
 
 MARKER = "GLOBEXSECRET"
 B_PK_BASE = 1_000_000
+NEVER_A_PK = 987_654_321  # no tenant has a row with this id
 
 
 @dataclass(frozen=True)
@@ -144,12 +145,15 @@ def test_every_id_taking_url_answers_404_for_another_tenants_row(client_a, b_row
             except NoReverseMatch:
                 break  # the arguments are not ids (e.g. the admin's app label)
             checked += 1
-            # A method the view does not take may answer 405 before any lookup; every other
-            # answer must be the same 404 a missing row gets, and at least one method must look.
+            # B's row must be indistinguishable from a row that does not exist: the same
+            # refusal (404, or a 403/405 given before any lookup) for every method.
+            missing = route.reverse(tenant_urlconf("acme"), str(NEVER_A_PK))
             statuses = {method: getattr(client_a, method)(url).status_code
                         for method in ("get", "post")}
-            if set(statuses.values()) - {404, 405} or 404 not in statuses.values():
-                failures.append(f"{url} ({route.name}) -> {statuses}")
+            expected = {method: getattr(client_a, method)(missing).status_code
+                        for method in ("get", "post")}
+            if set(statuses.values()) - {403, 404, 405} or statuses != expected:
+                failures.append(f"{url} ({route.name}) -> {statuses}, missing row {expected}")
     assert checked > 0
     assert failures == []
 
