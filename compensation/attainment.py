@@ -10,14 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from decimal import Decimal
 
-from django.db.models import DecimalField, Q, Sum, Value
-from django.db.models.functions import Coalesce
-
-from quotas.credits import CreditSource, Window, WonDealCredits
+from quotas.credits import CreditSource, Window, WonDealCredits, span, sum_by_window
 
 from .models import Credit, CreditBuild
-
-ZERO = Decimal("0")
 
 
 class CreditTableCredits:
@@ -31,20 +26,12 @@ class CreditTableCredits:
     ) -> dict[int, dict[str, Decimal]]:
         if not windows:
             return {}
-        first = min(start for start, _ in windows.values())
-        last = max(end for _, end in windows.values())
+        first, last = span(windows)
         credits = Credit.objects.filter(credit_date__gte=first, credit_date__lt=last)
         if person_ids is not None:
             credits = credits.filter(payee_id__in=list(person_ids))
-        money = DecimalField(max_digits=18, decimal_places=2)
-        rows = credits.order_by().values("payee_id").annotate(**{
-            name: Coalesce(
-                Sum("amount", filter=Q(credit_date__gte=start, credit_date__lt=end)),
-                Value(ZERO), output_field=money,
-            )
-            for name, (start, end) in windows.items()
-        })
-        return {row["payee_id"]: {name: row[name] for name in windows} for row in rows}
+        return sum_by_window(credits, person="payee_id", day="credit_date", amount="amount",
+                             windows=windows)
 
 
 class CompensationCredits:

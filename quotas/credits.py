@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Protocol
 
-from django.db.models import DecimalField, Q, Sum, Value
+from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from spm.crm.models import Deal, DealStatus
@@ -36,6 +36,25 @@ class CreditSource(Protocol):
         """
 
 
+def sum_by_window(
+    rows: QuerySet, *, person: str, day: str, amount: str, windows: Mapping[str, Window]
+) -> dict[int, dict[str, Decimal]]:
+    """One grouped query: the sum of `amount` per `person` for each named window of `day`."""
+    money = DecimalField(max_digits=18, decimal_places=2)
+    totals = rows.order_by().values(person).annotate(**{
+        name: Coalesce(
+            Sum(amount, filter=Q(**{f"{day}__gte": start, f"{day}__lt": end})),
+            Value(ZERO), output_field=money,
+        )
+        for name, (start, end) in windows.items()
+    })
+    return {row[person]: {name: row[name] for name in windows} for row in totals}
+
+
+def span(windows: Mapping[str, Window]) -> Window:
+    return min(start for start, _ in windows.values()), max(end for _, end in windows.values())
+
+
 class WonDealCredits:
     """Won deals' amount, credited in full to the deal owner on the close date."""
 
@@ -46,22 +65,14 @@ class WonDealCredits:
     ) -> dict[int, dict[str, Decimal]]:
         if not windows:
             return {}
-        first = min(start for start, _ in windows.values())
-        last = max(end for _, end in windows.values())
+        first, last = span(windows)
         deals = Deal.objects.filter(
             status=DealStatus.WON, close_date__gte=first, close_date__lt=last
         )
         if person_ids is not None:
             deals = deals.filter(owner_id__in=list(person_ids))
-        money = DecimalField(max_digits=18, decimal_places=2)
-        rows = deals.order_by().values("owner_id").annotate(**{
-            name: Coalesce(
-                Sum("amount", filter=Q(close_date__gte=start, close_date__lt=end)),
-                Value(ZERO), output_field=money,
-            )
-            for name, (start, end) in windows.items()
-        })
-        return {row["owner_id"]: {name: row[name] for name in windows} for row in rows}
+        return sum_by_window(deals, person="owner_id", day="close_date", amount="amount",
+                             windows=windows)
 
 
 _source: CreditSource = WonDealCredits()
