@@ -64,6 +64,15 @@ def test_settings_refuse_to_start_with_debug_off_and_no_secret_key():
     assert "SECRET_KEY must be set" in result.stderr
 
 
+def test_manage_py_says_in_one_line_what_to_set_when_settings_are_incomplete():
+    result = run_python(["manage.py", "check"], clean_env(DEBUG="0"))
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+    assert "DEBUG=1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_compose_runs_every_process_the_design_names(compose):
     assert set(compose["services"]) >= {"postgres", "redis", *APP_SERVICES}
 
