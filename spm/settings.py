@@ -289,6 +289,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DealStatusEnum": "spm.crm.models.DealStatus",
         "LeadStatusEnum": "spm.crm.models.LeadStatus",
+        # Two fields are named "kind": the activities' keeps the name it always had.
+        "KindEnum": "spm.crm.models.ActivityKind",
+        "PeriodKindEnum": "spm.org.models.PeriodKind",
     },
 }
 

@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import attainment, views
 
 router = SimpleRouter()
 router.register("people", views.PersonViewSet, basename="person")
@@ -12,6 +12,7 @@ router.register("accounts", views.AccountViewSet, basename="account")
 router.register("deals", views.DealViewSet, basename="deal")
 router.register("leads", views.LeadViewSet, basename="lead")
 router.register("activities", views.ActivityViewSet, basename="activity")
+router.register("attainment", attainment.AttainmentViewSet, basename="attainment")
 
 app_name = "api"
 urlpatterns = [

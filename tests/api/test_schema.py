@@ -23,7 +23,7 @@ from spm.wsgi import application
 
 pytestmark = pytest.mark.django_db
 
-# 20 operations x 2 modes x 15 examples: about 600 requests, 20-50 s on two shared cores.
+# 21 operations x 2 modes x 15 examples: about 630 requests, 20-50 s on two shared cores.
 EXAMPLES_PER_OPERATION = 15
 
 
@@ -38,6 +38,7 @@ def test_the_schema_is_openapi_3_with_every_endpoint_and_the_bearer_key():
         assert f"/api/v1/{kind}/{{id}}/" in paths
         assert f"/api/v1/{kind}/bulk/" in paths
     assert "/api/v1/deals/by-external-id/{key}/" in paths
+    assert "/api/v1/attainment/" in paths
     scheme = schema["components"]["securitySchemes"]["apiKey"]
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
     assert schema["paths"]["/api/v1/deals/"]["get"]["security"] == [{"apiKey": []}]
@@ -103,7 +104,8 @@ def fuzz(operation, mode: GenerationMode, headers: dict[str, str]) -> None:
 def test_no_generated_request_gets_a_500_or_an_answer_the_schema_does_not_promise(fuzz_world):
     schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 20  # list, by id, by key and bulk, for five kinds
+    # List, by id, by key and bulk for five kinds, and attainment.
+    assert len(operations) == 21
     failures = []
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
