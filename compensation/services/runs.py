@@ -260,8 +260,25 @@ def _half_up_ratio(numerator: np.ndarray, denominator: np.ndarray, scale: int) -
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
-    categorical = pd.Categorical(values.astype(object).where(values.notna(), ""))
-    return categorical.codes.astype(np.int64), tuple(str(c) for c in categorical.categories)
+    """Codes and labels of a text column, missing values as ""; free for categorical columns."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object).astype("category")
+    labels = [str(c) for c in values.cat.categories]
+    codes = values.cat.codes.to_numpy(dtype=np.int64)
+    if (codes < 0).any():
+        blank = labels.index("") if "" in labels else len(labels)
+        if blank == len(labels):
+            labels.append("")
+        codes = np.where(codes < 0, blank, codes)
+    return codes, tuple(labels)
+
+
+def _mapped(values: pd.Series, mapping: dict[Any, int]) -> np.ndarray:
+    """mapping[value] per row as int64, MISSING where the value has no entry."""
+    codes, labels = _codes(values)
+    lookup = np.array([mapping.get(label, bulk.MISSING) for label in labels] + [bulk.MISSING],
+                      dtype=np.int64)
+    return lookup[codes]
 
 
 @dataclass
@@ -299,17 +316,23 @@ def line_table(lines: pd.DataFrame, ids: _Ids) -> tuple[pd.DataFrame, list[bulk.
         attainment[has_ratio] = _half_up_ratio(
             cumulative[has_ratio].to_numpy(dtype=np.int64),
             quota[has_ratio].to_numpy(dtype=np.int64), 10**6)
-    plan_key = lines["plan"].astype(object).to_numpy()
-    component_key = lines["component"].astype(object).to_numpy()
-    pairs = pd.MultiIndex.from_arrays([plan_key, component_key])
-    pair_codes, uniques = pd.factorize(pairs)
-    component_of = np.array([ids.component.get(pair, bulk.MISSING) for pair in uniques]
-                            + [bulk.MISSING], dtype=np.int64)
+    # Plan, component and period are categorical from the engine: map their few labels, then
+    # index by code, instead of hashing a million (plan, component) pairs.
+    plan_codes, plan_labels = _codes(lines["plan"])
+    component_codes, component_labels = _codes(lines["component"])
+    pair_lookup = np.array([[ids.component.get((plan, component), bulk.MISSING)
+                             for component in component_labels] for plan in plan_labels],
+                           dtype=np.int64).reshape(len(plan_labels), len(component_labels))
+    component_of = (pair_lookup[plan_codes, component_codes] if n
+                    else np.empty(0, dtype=np.int64))
+    period_id = _mapped(lines["period"], ids.month)
+    if (period_id == bulk.MISSING).any():
+        raise ValueError("a line falls in a month outside the run's fiscal year")
     table = pd.DataFrame({
         "payee_id": lines["payee_id"].to_numpy(dtype=np.int64),
-        "period_id": lines["period"].astype(object).map(ids.month).to_numpy(dtype=np.int64),
-        "plan_version_id": pd.Series(plan_key).map(ids.version).astype("Int64"),
-        "component_id": component_of[pair_codes],
+        "period_id": period_id,
+        "plan_version_id": _mapped(lines["plan"], ids.version),
+        "component_id": component_of,
         "credit_id": lines["credit_id"].astype("Int64").to_numpy(),
         "deal_id": lines["deal_id"].astype("Int64").to_numpy(),
         "basis": scaled("basis"),
