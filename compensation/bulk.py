@@ -43,6 +43,7 @@ TEXT = "text"  # free text, at most one column per write
 _SQL_TYPE = {INT: "int8", NULLABLE_INT: "int8", CENTS: "int8", NULLABLE_CENTS: "int8",
              NULLABLE_MICROS: "int8", DATE: "int4", CODE: "int4", TEXT: "text"}
 _SCALE = {CENTS: 2, NULLABLE_CENTS: 2, NULLABLE_MICROS: 6}
+_NULLABLE = (NULLABLE_INT, NULLABLE_CENTS, NULLABLE_MICROS)
 
 
 @dataclass(frozen=True)
@@ -299,7 +300,8 @@ def _copy_in(model: type[models.Model], frame: pd.DataFrame, columns: Sequence[C
         cursor.execute(f'DROP TABLE IF EXISTS "{temp}"')
         cursor.execute(f'CREATE TEMPORARY TABLE "{temp}" ({definition})')
         cursor.cursor.copy_expert(f'COPY "{temp}" FROM STDIN (FORMAT binary)',
-                                  _ChunkReader(encode_chunks(frame, columns)), size=1 << 20)
+                                  _ChunkReader(encode_chunks(frame, columns, CHUNK_ROWS)),
+                                  size=1 << 20)
         cursor.execute(
             f'INSERT INTO "{table}" ({quoted}) SELECT {", ".join(selected)} '  # noqa: S608
             f'FROM "{temp}" AS l',
@@ -348,6 +350,8 @@ class _ChunkReader:
 
 def _python_value(column: Column, value: Any) -> Any:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if column.kind in _NULLABLE and int(value) == MISSING:  # as NULLIF does on PostgreSQL
         return None
     if column.kind in (INT, NULLABLE_INT):
         return int(value)

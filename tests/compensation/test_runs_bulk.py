@@ -120,3 +120,47 @@ def test_binary_rows_round_trip_through_the_encoder_and_parser():
     assert back["d"].dt.date.tolist() == [datetime.date(1999, 12, 31),
                                           datetime.date(2000, 1, 1),
                                           datetime.date(2026, 3, 5)]
+
+
+@pytest.mark.smoke
+def test_the_missing_marker_in_a_plain_integer_column_is_written_as_null(tenant_a, run):
+    # The run maps ids through lookup arrays that hold bulk.MISSING where nothing matched (an
+    # adjustment line has no component); both backends must store NULL there, not the marker.
+    frame = _frame(0, run.period_id).head(1)
+    frame["deal_id"] = np.array([bulk.MISSING], dtype=np.int64)
+    frame["attainment"] = np.array([bulk.MISSING], dtype=np.int64)
+    with tenant_context(tenant_a):
+        frame["payee_id"] = PersonFactory().pk
+        bulk.write_frame(LineItem, frame, COLUMNS,
+                         constants={"tenant_id": tenant_a.pk, "run_id": run.pk,
+                                    "explanation": {}, "window": "2026-01", "kind": "",
+                                    "measure": "amount", "rate": "", "rounding_carry": 0,
+                                    "capped": 0})
+        line = LineItem.objects.get(run=run)
+    assert line.deal_id is None
+    assert line.attainment is None
+
+
+def test_rows_sent_in_several_chunks_arrive_whole_and_in_order(tenant_a, run, monkeypatch):
+    monkeypatch.setattr(bulk, "CHUNK_ROWS", 2)
+    with tenant_context(tenant_a):
+        payee = PersonFactory()
+        frame = pd.concat([_frame(payee.pk, run.period_id)] * 3, ignore_index=True)
+        frame["amount"] = np.arange(len(frame), dtype=np.int64)
+        bulk.write_frame(LineItem, frame, COLUMNS,
+                         constants={"tenant_id": tenant_a.pk, "run_id": run.pk,
+                                    "explanation": {}, "window": "2026-01", "kind": "",
+                                    "measure": "amount", "rate": "", "rounding_carry": 0,
+                                    "capped": 0})
+        amounts = list(LineItem.objects.filter(run=run).order_by("pk")
+                       .values_list("amount", "explanation_text"))
+    assert [a for a, _ in amounts] == [Decimal(i).scaleb(-2) for i in range(9)]
+    assert [t for _, t in amounts] == frame["explanation_text"].tolist()
+
+
+def test_chunked_encoding_is_the_same_stream():
+    frame = _frame(1, 2)
+    frame = pd.concat([frame] * 5, ignore_index=True)
+    whole = bulk.encode_rows(frame, COLUMNS)
+    for size in (1, 2, 7, 100):
+        assert b"".join(bulk.encode_chunks(frame, COLUMNS, size)) == whole
