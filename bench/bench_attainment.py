@@ -23,6 +23,8 @@ import statistics
 import time
 from decimal import Decimal
 
+from bench.database import analyze, prepare_database, setup_django
+
 DEFAULT_URL = "postgres://spm_owner@127.0.0.1:5432/spm_bench_attainment"
 DEALS = int(os.environ.get("BENCH_ATTAINMENT_DEALS", "200000"))
 REPS = int(os.environ.get("BENCH_ATTAINMENT_REPS", "60"))
@@ -33,60 +35,12 @@ RUNS = 30
 TARGET_MS = 150.0
 
 
-def _setup_django() -> None:
-    os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
-    os.environ.setdefault("DEBUG", "1")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spm.settings")
-    import django
-
-    django.setup()
 
 
-OWNER: dict = {}
 
 
-def _prepare_database() -> None:
-    """Create and migrate the bench database as its owner, empty it, then become the app role."""
-    import psycopg2
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-
-    from spm.tenancy.rls import tenant_tables
-
-    db = settings.DATABASES["default"]
-    if "bench" not in db["NAME"]:
-        raise SystemExit(f"Refusing to empty {db['NAME']!r}: its name must contain 'bench'.")
-    admin = psycopg2.connect(dbname="postgres", user=db["USER"],
-                             password=db.get("PASSWORD") or None, host=db["HOST"],
-                             port=db["PORT"] or 5432)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{db["NAME"]}"')
-    admin.close()
-    call_command("migrate", verbosity=0, interactive=False)
-    existing = set(connection.introspection.table_names())
-    tables = ", ".join(f'"{t}"' for t in [*tenant_tables(), "tenancy_tenant"] if t in existing)
-    with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-        cursor.execute("DELETE FROM django_session")
-    connection.close()
-    OWNER.update(dbname=db["NAME"], user=db["USER"], password=db.get("PASSWORD") or None,
-                 host=db["HOST"], port=db["PORT"] or 5432)
-    db["USER"] = settings.DATABASE_APP_ROLE
 
 
-def _analyze() -> None:
-    """Fresh planner statistics, as autovacuum would have them; only the owner may ANALYZE."""
-    import psycopg2
-
-    owner = psycopg2.connect(**OWNER)
-    owner.autocommit = True
-    with owner.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    owner.close()
 
 
 def _load_deals(tenant, owners: list[int], account_id: int, stage_id: int) -> None:
@@ -198,8 +152,8 @@ def _time(fn, runs: int = RUNS) -> tuple[float, float, int]:
 
 
 def main() -> None:
-    _setup_django()
-    _prepare_database()
+    setup_django(DEFAULT_URL)
+    prepare_database()
     logging.disable(logging.WARNING)  # one access line per request would drown the figures
 
     from django.test import Client
@@ -214,7 +168,7 @@ def main() -> None:
     started = time.perf_counter()
     with tenant_context(tenant):
         user = _data(tenant)
-    _analyze()
+    analyze()
     setup_s = time.perf_counter() - started
 
     with tenant_context(tenant):

@@ -17,48 +17,16 @@ import datetime
 import os
 import time
 
+from bench.database import prepare_database, setup_django
+
 DEFAULT_URL = "postgres://spm_owner@127.0.0.1:5432/spm_bench_crediting"
 DEALS = int(os.environ.get("BENCH_CREDITING_DEALS", "50000"))
 REPS = 1000
 TARGET_SECONDS = 30.0
 
 
-def _setup_django() -> None:
-    os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
-    os.environ.setdefault("DEBUG", "1")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spm.settings")
-    import django
-
-    django.setup()
 
 
-def _prepare_database() -> None:
-    """Create and migrate the bench database as its owner, empty it, then become the app role."""
-    import psycopg2
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-
-    from spm.tenancy.rls import tenant_tables
-
-    db = settings.DATABASES["default"]
-    if "bench" not in db["NAME"]:
-        raise SystemExit(f"Refusing to empty {db['NAME']!r}: its name must contain 'bench'.")
-    admin = psycopg2.connect(dbname="postgres", user=db["USER"],
-                             password=db.get("PASSWORD") or None, host=db["HOST"],
-                             port=db["PORT"] or 5432)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{db["NAME"]}"')
-    admin.close()
-    call_command("migrate", verbosity=0, interactive=False)
-    tables = ", ".join(f'"{t}"' for t in [*tenant_tables(), "tenancy_tenant"])
-    with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    connection.close()
-    db["USER"] = settings.DATABASE_APP_ROLE
 
 
 def _data() -> tuple[object, object]:
@@ -123,8 +91,8 @@ def _data() -> tuple[object, object]:
 
 
 def main() -> None:
-    _setup_django()
-    _prepare_database()
+    setup_django(DEFAULT_URL)
+    prepare_database()
 
     from compensation.services import credits_build
     from spm.tenancy.context import tenant_context
