@@ -5,6 +5,11 @@ The over-assignment factor applies once, where money passes from a team to the p
 in it: a team's people carry (the team's quota minus what its sub-teams carry) x the factor,
 and sub-teams carry exactly their parent's share. So with 110% the quotas of all people add up
 to 110% of the company target, while every manager's quota is the plain sum below it.
+
+Every node adds up to the cent: a team's people carry exactly round((team - sub-teams) x factor)
+and sub-teams exactly the rest. The company-wide sum of people's quotas is therefore 110% of the
+target to within half a cent per team, because each team's people share is rounded once, where
+it is checked; forcing the grand total too would leave some team off by a cent instead.
 """
 
 from __future__ import annotations
