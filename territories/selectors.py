@@ -163,7 +163,8 @@ class TerritoryLoad:
 def territory_potential_on(*, on: datetime.date) -> dict[int, TerritoryLoad]:
     """Accounts and potential per territory on `on`, direct and rolled up the tree (three
     queries). Accounts without a potential count with zero. Quota allocation by territory
-    potential reads `subtree_potential`."""
+    potential reads each territory's own `potential` (see potential_by_owner_on), so a manager
+    who owns an area is weighed by the accounts assigned to the area itself, not its subtree."""
     territories = list(Territory.objects.order_by("path"))
     loads = {t.pk: TerritoryLoad(territory=t) for t in territories}
     sums = (
