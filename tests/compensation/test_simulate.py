@@ -65,6 +65,16 @@ def test_a_cell_a_spreadsheet_would_run_is_written_as_text(files):
     assert lines[2]["deal_id"] == "'=cmd()"
 
 
+def test_a_reversal_is_written_as_a_negative_number_a_spreadsheet_can_sum(files):
+    files["credits.csv"].write_text(
+        CREDITS + "4,E2,-D3,2026-02,2026-02-04,-2500.00\n", encoding="utf-8")
+    lines = _run(files)
+    assert lines[3]["deal_id"] == "'-D3"
+    # 10,000 then -2,500 at 8% of a 50,000 quota.
+    assert [line["amount"] for line in lines[2:]] == ["800.00", "-200.00"]
+    assert lines[3]["basis"] == "-2500.00"
+
+
 def test_every_bad_cell_is_listed_with_its_file_row_and_column_and_nothing_is_written(files):
     files["credits.csv"].write_text(
         "credit_id,payee_id,deal_id,period,credit_date,amount\n"

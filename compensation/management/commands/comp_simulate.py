@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ CENTS_NAME = {"amount": "amount_cents", "margin": "margin_cents",
               "quota_margin": "quota_margin_cents", "target_incentive": "target_incentive_cents"}
 OUT_MONEY = ("basis", "cumulative", "quota", "amount_cents", "rounding_carry_cents",
              "capped_cents")
+_PLAIN_NUMBER = re.compile(r"-\d+(?:\.\d+)?")
 
 
 @dataclass
@@ -198,8 +200,13 @@ def lines_for_csv(lines: pd.DataFrame) -> pd.DataFrame:
 
 
 def neutralise(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe.
+
+    A plain number such as "-1234.50" runs nothing, and quoting it would turn a reversal's
+    amount into text that sums to zero.
+    """
+    if (isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r")
+            and not _PLAIN_NUMBER.fullmatch(value)):
         return "'" + value
     return value
 
