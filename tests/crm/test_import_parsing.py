@@ -230,6 +230,11 @@ def test_a_negative_margin_is_allowed_where_the_field_says_so():
     assert cleaning.money(series("-12.50"), negative=True).parsed[0] == Decimal("-12.50")
 
 
+@pytest.mark.parametrize("text", ["(1,234.50)", "$ (1,234.50)", "-$1,234.50", "1,234.50-"])
+def test_negative_amounts_are_read_as_accounting_exports_write_them(text):
+    assert cleaning.money(series(text), negative=True).parsed[0] == Decimal("-1234.50")
+
+
 @pytest.mark.parametrize(
     ("text", "day"),
     [

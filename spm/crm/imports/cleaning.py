@@ -174,6 +174,8 @@ def canonical_number(text: str) -> str:
     if t.startswith("(") and t.endswith(")"):
         t = "-" + t[1:-1]
     t = _NUMBER_NOISE.sub("", t).replace("\u2212", "-")  # also the typographic minus sign
+    if t.startswith("(") and t.endswith(")"):  # "$ (1,234.50)": Excel's accounting format
+        t = "-" + t[1:-1]
     if t.endswith("-") and t[:1].isdigit():
         t = "-" + t[:-1]
     if t.startswith("+"):
