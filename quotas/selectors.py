@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import reduce
 from operator import or_
 
-from django.db.models import DecimalField, Q, Sum, Value
+from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from planning.capacity import from_cents, to_cents
@@ -52,6 +52,78 @@ def _sum(expression: str = "amount", **lookups: object) -> Coalesce:
 
 def _valid_on(day: datetime.date) -> Q:
     return Q(valid_from__lte=day) & (Q(valid_to__isnull=True) | Q(valid_to__gt=day))
+
+
+# -- the quota of a month ------------------------------------------------------------------------
+
+
+def _quota_known_on(day: datetime.date | None, year_start: datetime.date) -> datetime.date | None:
+    # A plan applied ahead of its year is dated from the year's first day; read early, it shows.
+    return None if day is None else max(day, year_start)
+
+
+def _month_quota_rule(known_on: datetime.date | None) -> Q:
+    """Picks the one Quota version per person and month that counts as known on `known_on`
+    (see `monthly_quotas`). For months of one fiscal year, `known_on` already clamped into it."""
+    month_end = F("period__end_date")
+    closing = Q(valid_from__lt=month_end) & (Q(valid_to__isnull=True) | Q(valid_to__gte=month_end))
+    if known_on is None:
+        in_force = closing
+    else:
+        in_force = (Q(period__end_date__lte=known_on) & closing) | (
+            Q(period__end_date__gt=known_on) & _valid_on(known_on))
+    # A version dated after its month counts only when none was in force at the month's end and
+    # no earlier late one exists: the first quota set late is the month's, later ones are not.
+    earlier = Quota.objects.filter(
+        person_id=OuterRef("person_id"), period_id=OuterRef("period_id"),
+        valid_from__lt=OuterRef("valid_from"),
+    ).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=OuterRef("period__end_date")))
+    set_late = Q(valid_from__gte=month_end) & ~Exists(earlier)
+    if known_on is not None:
+        set_late &= Q(valid_from__lte=known_on)
+    return in_force | set_late
+
+
+def monthly_quotas(
+    *,
+    months: Sequence[Period],
+    known_on: datetime.date | None = None,
+    person_ids: Collection[int] | None = None,
+) -> dict[tuple[int, int], Decimal]:
+    """Each person's quota for each of `months` (fiscal months) as known on `known_on`:
+    {(person id, month id): amount}, one query. People without a quota are left out.
+
+    THE rule for "the quota of P for month M as known on day D", which the attainment selectors
+    and the compensation run share: the version in force on M's last day once M is over by D (a
+    change dated later never rewrites a closed month, so a statement computed later shows the
+    same quota), else the version in force on D (versions are effective-dated: a mid-year
+    change counts from its date). When no version was in force on M's last day, the first one
+    that took effect after M ended, by D, counts: a quota set late still counts. D before M's
+    fiscal year reads as the year's first day, so a plan applied ahead of its year shows.
+    `known_on` None: everything on record (the closing version, or the first set late).
+    """
+    by_year: dict[int, list[int]] = {}
+    for month in months:
+        by_year.setdefault(month.fiscal_year, []).append(month.pk)
+    if not by_year:
+        return {}
+    rule = reduce(or_, (
+        Q(period_id__in=ids)
+        & _month_quota_rule(_quota_known_on(known_on, fiscal_year_bounds(year)[0]))
+        for year, ids in by_year.items()
+    ))
+    quotas = Quota.objects.filter(rule)
+    if person_ids is not None:
+        quotas = quotas.filter(person_id__in=list(person_ids))
+    found: dict[tuple[int, int], Decimal] = {}
+    # In a fixed order: the compensation run fingerprints what it read.
+    for person_id, period_id, amount in quotas.order_by("person_id", "period_id").values_list(
+        "person_id", "period_id", "amount"
+    ):
+        # Overlapping versions (refused by Quota.clean, not by the schema) add up here just as
+        # in the attainment selector's sums, so both still show the same number.
+        found[person_id, period_id] = found.get((person_id, period_id), ZERO) + amount
+    return found
 
 
 # -- attainment ----------------------------------------------------------------------------------
@@ -118,7 +190,7 @@ class Window:
     year_end: datetime.date
     as_of: datetime.date
     cutoff: datetime.date  # credits count before this day: the day after as_of, within period
-    known_on: datetime.date  # quota versions in force on this day
+    known_on: datetime.date  # quotas as known on this day (`monthly_quotas`)
 
     @property
     def elapsed(self) -> Decimal:
@@ -139,7 +211,7 @@ def attainment_window(*, period: Period, as_of: datetime.date | None = None) -> 
         year_end=year_end,
         as_of=as_of,
         cutoff=max(min(period.end_date, after), year_start),
-        known_on=min(max(as_of, year_start), year_end - datetime.timedelta(days=1)),
+        known_on=max(as_of, year_start),
     )
 
 
@@ -148,6 +220,16 @@ def _month_fraction(day: datetime.date) -> tuple[datetime.date, Decimal]:
     start = day.replace(day=1)
     days = (add_months(start, 1) - start).days
     return start, Decimal(day.day) / days
+
+
+def _window_quotas(window: Window) -> QuerySet[Quota]:
+    """The counting Quota versions of the fiscal year's months up to the period's end."""
+    return Quota.objects.filter(
+        _month_quota_rule(window.known_on),
+        period__kind=PeriodKind.MONTH,
+        period__start_date__gte=window.year_start,
+        period__end_date__lte=window.period_end,
+    )
 
 
 def attainment_by_person(
@@ -159,20 +241,15 @@ def attainment_by_person(
     """Credited bookings over quota for `period` (a fiscal month, quarter or year) and for its
     fiscal year up to the period's end, as things stood at the end of `as_of` (default today).
 
-    Quotas are the monthly Quota versions in force on `as_of` (clamped into the fiscal year);
-    credits come from the installed credit source up to `as_of`. A manager is credited with the
-    bookings of everyone in the teams they lead (as of `as_of`) when the source does not credit
-    managers itself. People with neither quota nor credits are left out. Five queries.
+    Quotas are each month's as known on `as_of` (`monthly_quotas`); credits come from the
+    installed credit source up to `as_of`. A manager is credited with the bookings of everyone
+    in the teams they lead (as of `as_of`) when the source does not credit managers itself.
+    People with neither quota nor credits are left out. Five queries.
     """
     window = attainment_window(period=period, as_of=as_of)
     day = window.as_of
     month_start, fraction = _month_fraction(day)
-    quotas = Quota.objects.filter(
-        _valid_on(window.known_on),
-        period__kind=PeriodKind.MONTH,
-        period__start_date__gte=window.year_start,
-        period__end_date__lte=window.period_end,
-    )
+    quotas = _window_quotas(window)
     if person_ids is not None:
         quotas = quotas.filter(person_id__in=list(person_ids))
     after = day + datetime.timedelta(days=1)
@@ -335,19 +412,14 @@ class MonthAttainment:
 def attainment_by_month(
     *, person: Person, fiscal_year: int, as_of: datetime.date | None = None
 ) -> list[MonthAttainment]:
-    """The person's quota and credits month by month through the fiscal year (three queries),
-    from the same quota versions and credit source as `attainment_by_person`."""
+    """The person's quota and credits month by month through the fiscal year (four queries),
+    by the same quota rule and credit source as `attainment_by_person`."""
     year_start, year_end = fiscal_year_bounds(fiscal_year)
     as_of = as_of or tenant_today()
-    known_on = min(max(as_of, year_start), year_end - datetime.timedelta(days=1))
     cutoff = max(min(year_end, as_of + datetime.timedelta(days=1)), year_start)
     months = list(Period.objects.filter(kind=PeriodKind.MONTH, fiscal_year=fiscal_year)
                   .order_by("start_date"))
-    quota = dict(
-        Quota.objects.filter(_valid_on(known_on), person=person, period__in=months)
-        .order_by().values("period_id").annotate(total=Sum("amount"))
-        .values_list("period_id", "total")
-    )
+    quota = monthly_quotas(months=months, known_on=as_of, person_ids={person.pk})
     source = credit_source()
     people = {person.pk}
     if source.rolls_up_to_managers:
@@ -358,7 +430,7 @@ def attainment_by_month(
     credits = source.credited(windows=windows, person_ids=people)
     return [
         MonthAttainment(
-            period=m, quota=quota.get(m.pk, ZERO),
+            period=m, quota=quota.get((person.pk, m.pk), ZERO),
             credited=sum((credits.get(p, {}).get(str(m.pk), ZERO) for p in people), ZERO),
         )
         for m in months

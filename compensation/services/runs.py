@@ -54,7 +54,7 @@ from compensation.selectors import (
     period_key,
     versions_of_period,
 )
-from quotas.models import Quota
+from quotas.selectors import monthly_quotas, tenant_today
 from spm.org.models import Period, PeriodKind
 from spm.tenancy.models import Tenant
 
@@ -127,19 +127,9 @@ def _fiscal_year(period: Period) -> Period | None:
 
 
 def _quotas(months: Sequence[Period]) -> pd.DataFrame:
-    """Each person's quota per month: the version in force on the month's last day, or the
-    first version when every one was set after the month (a quota set late still counts)."""
-    rows = list(Quota.objects.filter(period_id__in=[m.pk for m in months])
-                .order_by("person_id", "period_id", "valid_from", "pk")
-                .values_list("person_id", "period_id", "amount", "valid_from", "valid_to"))
-    last_day = {m.pk: m.last_day for m in months}
-    chosen: dict[tuple[int, int], Decimal] = {}
-    for person_id, period_id, amount, valid_from, valid_to in rows:
-        key = (person_id, period_id)
-        on = last_day[period_id]
-        in_force = valid_from <= on and (valid_to is None or valid_to > on)
-        if key not in chosen or in_force:
-            chosen[key] = amount
+    """Each person's quota per month as known today, by the rule the attainment pages use, so
+    a statement shows the quota and attainment the quota pages show."""
+    chosen = monthly_quotas(months=months, known_on=tenant_today())
     keys = {m.pk: period_key(m.start_date) for m in months}
     return pd.DataFrame({
         "payee_id": np.array([k[0] for k in chosen], dtype=np.int64),
