@@ -215,11 +215,16 @@ def attainment_window(*, period: Period, as_of: datetime.date | None = None) -> 
     )
 
 
-def _month_fraction(day: datetime.date) -> tuple[datetime.date, Decimal]:
-    """The calendar month holding `day` and the share of it gone by at the end of `day`."""
+def _month_gone(day: datetime.date) -> tuple[datetime.date, int, int]:
+    """The calendar month holding `day`, its days gone by at the end of `day`, and its days."""
     start = day.replace(day=1)
-    days = (add_months(start, 1) - start).days
-    return start, Decimal(day.day) / days
+    return start, day.day, (add_months(start, 1) - start).days
+
+
+def _due(done: Decimal, running: Decimal, gone: int, days: int) -> Decimal:
+    """Quota due by now, to the cent (half-up): the months gone by, plus the days gone by of
+    the month in progress (multiplied before dividing, so a half cent is exactly half)."""
+    return _cents(done + running * gone / days)
 
 
 def _window_quotas(window: Window) -> QuerySet[Quota]:
@@ -248,12 +253,14 @@ def attainment_by_person(
     """
     window = attainment_window(period=period, as_of=as_of)
     day = window.as_of
-    month_start, fraction = _month_fraction(day)
+    month_start, gone, days = _month_gone(day)
     quotas = _window_quotas(window)
     if person_ids is not None:
         quotas = quotas.filter(person_id__in=list(person_ids))
     after = day + datetime.timedelta(days=1)
     in_period = {"period__start_date__gte": window.period_start}
+    # The month in progress; on its last day it is one of the months gone by instead.
+    running = {"period__start_date": month_start, "period__end_date__gt": after}
     quota_rows = {
         row["person_id"]: row
         for row in quotas.order_by().values("person_id").annotate(
@@ -261,8 +268,8 @@ def attainment_by_person(
             ytd_quota=_sum(),
             done=_sum(period__end_date__lte=after, **in_period),
             ytd_done=_sum(period__end_date__lte=after),
-            running=_sum(period__start_date=month_start, **in_period),
-            ytd_running=_sum(period__start_date=month_start),
+            running=_sum(**running, **in_period),
+            ytd_running=_sum(**running),
         )
     }
 
@@ -297,10 +304,10 @@ def attainment_by_person(
             name=names.get(person_id, ""),
             quota=q["quota"] if q else ZERO,
             credited=credited(person_id, "period"),
-            expected=_cents(q["done"] + q["running"] * fraction) if q else ZERO,
+            expected=_due(q["done"], q["running"], gone, days) if q else ZERO,
             ytd_quota=q["ytd_quota"] if q else ZERO,
             ytd_credited=credited(person_id, "ytd"),
-            ytd_expected=_cents(q["ytd_done"] + q["ytd_running"] * fraction) if q else ZERO,
+            ytd_expected=_due(q["ytd_done"], q["ytd_running"], gone, days) if q else ZERO,
             elapsed=window.elapsed,
             leads_team=person_id in led,
         ))

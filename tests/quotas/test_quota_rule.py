@@ -122,6 +122,17 @@ def test_the_attainment_selector_reads_quotas_by_the_same_rule(seller):
     assert row.expected == Decimal("6000.00")
 
 
+def test_expected_on_a_months_last_day_counts_that_month_once(seller):
+    tenant, person, plan = seller
+    with tenant_context(tenant):
+        for number in (1, 2):
+            version(person, plan, number, "3000.00", D(2025, 1, 1))
+        row = attainment_by_person(period=month(2), as_of=D(2025, 2, 28))[0]
+
+    assert row.expected == Decimal("3000.00")
+    assert row.ytd_expected == Decimal("6000.00")
+
+
 # -- against a per-row reference -----------------------------------------------------------------
 
 
