@@ -85,8 +85,9 @@ def test_every_bad_cell_is_listed_with_its_file_row_and_column_and_nothing_is_wr
         _run(files)
     message = str(caught.value)
     assert "credits.csv row 2, period: '2026-13' is not a month such as 2026-03" in message
-    assert "credits.csv row 2, amount: '12.345' is not an amount" in message
-    assert "credits.csv row 3, credit_date: 'yesterday' is not a date" in message
+    assert ("credits.csv row 2, amount: '12.345' has more than 2 decimal places (write an "
+            "amount such as 1234.50)") in message
+    assert "credits.csv row 3, credit_date: 'yesterday' is not a date (use YYYY-MM-DD" in message
     assert "quotas.csv: unknown column(s) colour" in message
     assert not files["out"].exists()
 

@@ -1,58 +1,68 @@
-"""`manage.py comp_simulate`: run a plan document over CSV credits and quotas, without a database.
+"""`manage.py comp_simulate`: run a plan document over credits and quotas, without a database.
 
-For trying a plan before publishing it and for what-if modelling; the CSV columns are documented
-in docs/plans.md ("Simulating a plan"). Every problem in the inputs is listed and nothing is
-written when there is one.
+For trying a plan before publishing it and for what-if modelling. The files are read and checked
+by the CRM import's readers (CSV in any common encoding and delimiter, or .xlsx); the columns are
+documented in docs/plans.md ("Simulating a plan"). Every problem in the inputs is listed and
+nothing is written when there is one.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from compensation.engine import Calendar, EngineInputError, PlanInvalid, calculate
 from compensation.plan_documents import PlanDocumentError, load_plan
+from spm.crm.imports import cleaning
+from spm.crm.imports.cleaning import Cleaned
+from spm.crm.imports.reading import ImportFileError, Table, read_table
+
+
+class Column(NamedTuple):
+    required: bool
+    kind: str  # text, period, date, money, integer or boolean
+    # Credits may be reversals (a cancelled deal credited back), so their measures may be
+    # negative; quotas and targets may not.
+    negative: bool = False
+
 
 CREDIT_COLUMNS = {
-    # column: (required, reader)
-    "credit_id": (True, "text"),
-    "payee_id": (True, "text"),
-    "deal_id": (True, "text"),
-    "period": (True, "period"),
-    "credit_date": (True, "date"),
-    "amount": (True, "money"),
-    "units": (False, "integer"),
-    "margin": (False, "money"),
-    "product_line": (False, "text"),
-    "deal_type": (False, "text"),
-    "is_new_logo": (False, "boolean"),
-    "deal_amount": (False, "money"),
-    "close_date": (False, "date"),
+    "credit_id": Column(True, "text"),
+    "payee_id": Column(True, "text"),
+    "deal_id": Column(True, "text"),
+    "period": Column(True, "period"),
+    "credit_date": Column(True, "date"),
+    "amount": Column(True, "money", negative=True),
+    "units": Column(False, "integer", negative=True),
+    "margin": Column(False, "money", negative=True),
+    "product_line": Column(False, "text"),
+    "deal_type": Column(False, "text"),
+    "is_new_logo": Column(False, "boolean"),
+    "deal_amount": Column(False, "money", negative=True),
+    "close_date": Column(False, "date"),
 }
 QUOTA_COLUMNS = {
-    "payee_id": (True, "text"),
-    "period": (True, "period"),
-    "quota": (False, "money"),
-    "quota_units": (False, "integer"),
-    "quota_margin": (False, "money"),
+    "payee_id": Column(True, "text"),
+    "period": Column(True, "period"),
+    "quota": Column(False, "money"),
+    "quota_units": Column(False, "integer"),
+    "quota_margin": Column(False, "money"),
 }
 ASSIGNMENT_COLUMNS = {
-    "payee_id": (True, "text"),
-    "period": (True, "period"),
-    "target_incentive": (False, "money"),
-    "proration": (False, "text"),
-    "valid_from": (False, "date"),
-    "valid_to": (False, "date"),
+    "payee_id": Column(True, "text"),
+    "period": Column(True, "period"),
+    "target_incentive": Column(False, "money"),
+    "proration": Column(False, "text"),
+    "valid_from": Column(False, "date"),
+    "valid_to": Column(False, "date"),
 }
 # Money columns arrive as decimals ("1234.50") and reach the engine as integer cents.
 CENTS_NAME = {"amount": "amount_cents", "margin": "margin_cents",
@@ -61,119 +71,288 @@ CENTS_NAME = {"amount": "amount_cents", "margin": "margin_cents",
 OUT_MONEY = ("basis", "cumulative", "quota", "amount_cents", "rounding_carry_cents",
              "capped_cents")
 _PLAIN_NUMBER = re.compile(r"-\d+(?:\.\d+)?")
+MONEY_HINT = "write an amount such as 1234.50"
+DECIMAL_COMMA = "has a decimal comma"
+YES_NO = {cleaning.normal_key(label): value
+          for labels, value in ((("true", "yes", "y", "t", "1"), True),
+                                (("false", "no", "n", "f", "0"), False))
+          for label in labels}
+_MONTH = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{1,2})(?:-(?P<day>\d{1,2}))?$")
+_DOT_AND_THREE_DIGITS = re.compile(r"-?\d{1,3}\.\d{3}")
 
 
 @dataclass
-class _Problems:
+class Problems:
     items: list[str] = field(default_factory=list)
 
     def add(self, where: str, message: str) -> None:
         self.items.append(f"{where}: {message}")
 
 
-def _text(value: str) -> str:
-    return value
+# -- cells ----------------------------------------------------------------------------------------
 
 
-def _period(value: str) -> str:
-    datetime.date.fromisoformat(f"{value}-01")
-    return value
+def _unambiguous_marks(result: Cleaned, *, whole: bool) -> None:
+    """Refuse numbers the CRM import reads by guessing which mark is the decimal one.
+
+    The import reads "1234,50" as 1234.50 and "1.234.567" as 1234567, which suits a preview a
+    person checks; here the figure goes straight into pay, so a guess becomes a question: the
+    decimal mark is a dot and a comma may only separate thousands.
+    """
+    accepted = result.problems.isna() & result.parsed.notna()
+    raw = result.raw[accepted]
+    # Only a comma not followed by a group of three digits, or a second dot, can be misread.
+    candidates = raw.str.contains(r",(?!\d{3}(?:\D|$))", regex=True) | (raw.str.count(r"\.") > 1)
+    if whole:
+        candidates |= raw.str.contains(r"\.\d{3}", regex=True)
+    if not candidates.any():
+        return
+    reasons = pd.Series(
+        [_mark_reason(text, value, whole=whole)
+         for text, value in zip(raw[candidates].tolist(),
+                                result.parsed[candidates[candidates].index].tolist(),
+                                strict=True)],
+        index=candidates[candidates].index, dtype=object,
+    ).reindex(result.raw.index)
+    result.fail(reasons.notna(), reasons)
 
 
-def _date(value: str) -> datetime.date:
-    return datetime.date.fromisoformat(value)
+def _mark_reason(text: str, value: Decimal | int, *, whole: bool) -> str | None:
+    canonical = cleaning.canonical_number(text)
+    meant = str(value) if whole else f"{value:.2f}"
+    if "," in text and "." in canonical and text.rfind(",") > text.rfind("."):
+        return (f"'{text}' {DECIMAL_COMMA}: if it means {meant}, write {meant} (the "
+                "decimal mark is a dot; a comma may only separate thousands, as in 1,234.50)")
+    if "." in text and "." not in canonical:
+        return (f"'{text}' separates thousands with dots: if it means {meant}, write {meant} "
+                "(the decimal mark is a dot)")
+    if whole and _DOT_AND_THREE_DIGITS.fullmatch(canonical):
+        return (f"'{text}' could mean {meant} or {canonical.replace('.', '')}: write the whole "
+                "number without a dot")
+    return None
 
 
-def _money(value: str) -> int:
-    amount = Decimal(value.replace(",", ""))
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        raise ValueError("must be an amount with at most two decimals")
-    return int(amount * 100)
+def money_cents(raw: pd.Series, *, required: bool = False, negative: bool = False) -> Cleaned:
+    """Amounts as integer cents, read by the CRM import's rules ("$1,234.50", "(12.00)")."""
+    result = cleaning.money(raw, required=required, negative=negative)
+    hinted = result.problems.notna() & ~result.problems.isin(["is empty", "cannot be negative"])
+    result.problems[hinted] = result.problems[hinted] + f" ({MONEY_HINT})"
+    _unambiguous_marks(result, whole=False)
+    ok = result.problems.isna() & result.parsed.notna()
+    result.set(ok, [int(amount.scaleb(2)) for amount in result.parsed[ok].tolist()])
+    return result
 
 
-def _integer(value: str) -> int:
-    number = Decimal(value)
-    if number != number.to_integral_value():
-        raise ValueError("must be a whole number")
-    return int(number)
+def whole_numbers(raw: pd.Series, *, required: bool = False, negative: bool = False) -> Cleaned:
+    """Whole numbers by the CRM import's rules ("1,200", "3.0"), below zero if allowed."""
+    result = cleaning.count(raw, required=required)
+    if negative:
+        # count refuses a sign only once the number is otherwise good, so its magnitude is.
+        below = result.problems == "cannot be negative"
+        if below.any():
+            magnitude = cleaning.count(
+                raw[below].map(cleaning.canonical_number).str.removeprefix("-"))
+            result.problems[below] = None
+            result.set(below, [-value for value in magnitude.parsed.tolist()])
+    _unambiguous_marks(result, whole=True)
+    return result
 
 
-def _boolean(value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("true", "yes", "1", "y", "t"):
-        return True
-    if lowered in ("false", "no", "0", "n", "f"):
-        return False
-    raise ValueError("must be true or false")
+def months(raw: pd.Series, *, required: bool = False) -> Cleaned:
+    """Period keys "YYYY-MM"; "2026-3" and a first-of-month date (how a spreadsheet stores a
+    month typed as 2026-03) mean the same month."""
+
+    def clean(values: pd.Series) -> Cleaned:
+        result = Cleaned.empty_like(values)
+        present = values != ""
+        parts = values.str.extract(_MONTH)
+        month = pd.to_numeric(parts["month"], errors="coerce")
+        day = pd.to_numeric(parts["day"], errors="coerce")
+        key = parts["year"] + "-" + parts["month"].str.zfill(2)
+        is_month = present & month.between(1, 12)
+        result.fail(is_month & day.notna() & (day != 1),
+                    "'" + values + "' is a date, not a month: write " + key)
+        result.fail(present & ~is_month, "{value} is not a month such as 2026-03")
+        ok = is_month & result.problems.isna()
+        result.set(ok, key[ok].tolist())
+        return result
+
+    result = cleaning.per_distinct_value(raw, clean)
+    if required:
+        result.fail(raw == "", "is empty")
+    return result
 
 
-READERS: dict[str, Callable[[str], Any]] = {
-    "text": _text, "period": _period, "date": _date, "money": _money, "integer": _integer,
-    "boolean": _boolean,
-}
-HINTS = {"period": "a month such as 2026-03", "date": "a date such as 2026-03-31",
-         "money": "an amount such as 1234.50", "integer": "a whole number",
-         "boolean": "true or false", "text": "text"}
+def _text(raw: pd.Series, *, required: bool) -> Cleaned:
+    result = Cleaned.empty_like(raw)
+    present = raw != ""
+    result.set(present, raw[present].tolist())
+    if required:
+        result.fail(~present, "is empty")
+    return result
 
 
-def read_table(path: Path, spec: dict[str, tuple[bool, str]], problems: _Problems,
-               ) -> pd.DataFrame:
-    """A CSV file as engine columns; problems name the file, row and column."""
-    name = path.name
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
-    except OSError as exc:
-        problems.add(name, f"cannot be read ({exc.strerror or exc})")
-        return pd.DataFrame()
-    except UnicodeDecodeError:
-        problems.add(name, "is not UTF-8 text")
-        return pd.DataFrame()
-    if not rows:
-        problems.add(name, "is empty: it needs a header row")
-        return pd.DataFrame()
-    header = [h.strip() for h in rows[0]]
-    missing = [c for c, (required, _) in spec.items() if required and c not in header]
+def _yes_no(raw: pd.Series, *, required: bool) -> Cleaned:
+    result = cleaning.choice(raw, mapping=YES_NO, what="yes/no value", allowed="true or false")
+    if required:
+        result.fail(raw == "", "is empty")
+    return result
+
+
+def _dates(columns: dict[str, pd.Series], spec: dict[str, Column], label: str,
+           ) -> dict[str, Cleaned]:
+    """All date columns of a file at once, so one day-first value settles the slash order of
+    the whole file rather than of one column."""
+    if not columns:
+        return {}
+    joined = pd.concat(columns.values(), ignore_index=True)
+    together = cleaning.day(joined, label=label)
+    out, start = {}, 0
+    for column, raw in columns.items():
+        part = slice(start, start + len(raw))
+        start += len(raw)
+        result = Cleaned(
+            raw=raw,
+            parsed=pd.Series(together.parsed.iloc[part].to_numpy(), index=raw.index,
+                             dtype=object),
+            problems=pd.Series(together.problems.iloc[part].to_numpy(), index=raw.index,
+                               dtype=object),
+            notice=together.notice,
+        )
+        if spec[column].required:
+            result.fail(raw == "", "is empty")
+        out[column] = result
+    return out
+
+
+def clean_cells(cells: dict[str, pd.Series], spec: dict[str, Column], label: str,
+                ) -> dict[str, Cleaned]:
+    """Each column's cells typed for the engine (money in cents), with a reason per bad cell."""
+    out = _dates({c: raw for c, raw in cells.items() if spec[c].kind == "date"}, spec, label)
+    for column, raw in cells.items():
+        required, kind, negative = spec[column]
+        if kind == "money":
+            out[column] = money_cents(raw, required=required, negative=negative)
+        elif kind == "integer":
+            out[column] = whole_numbers(raw, required=required, negative=negative)
+        elif kind == "period":
+            out[column] = months(raw, required=required)
+        elif kind == "boolean":
+            out[column] = _yes_no(raw, required=required)
+        elif kind == "text":
+            out[column] = _text(raw, required=required)
+    return out
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+
+def _column_letter(position: int) -> str:
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _read_file(path: Path, role: str) -> Table:
+    """The file's table; from a workbook, the sheet named after the role if there is one."""
+    content = path.read_bytes()
+    table = read_table(content, file_name=path.name, allow_no_rows=True)
+    if len(table.sheet_names) > 1:
+        named = [s for s in table.sheet_names if cleaning.normal_key(s) == role]
+        if named and named[0] != table.sheet:
+            table = read_table(content, file_name=path.name, sheet=named[0],
+                               allow_no_rows=True)
+        # The import's own note points at its upload form; this says how the sheet was chosen.
+        table.notices = [n for n in table.notices if not n.startswith("The workbook has ")]
+        table.notices.append(
+            f"the workbook has sheets {', '.join(table.sheet_names)}; the sheet "
+            f"{table.sheet!r} was read (a sheet named {role!r} is read when there is one, "
+            "else the first).")
+    return table
+
+
+def _match_headers(table: Table, spec: dict[str, Column], name: str, problems: Problems,
+                   ) -> dict[str, int]:
+    """Where each known column is; headers match ignoring case, spaces and punctuation."""
+    by_key = {cleaning.normal_key(column): column for column in spec}
+    found: dict[str, int] = {}
+    unknown, repeated = [], []
+    for position, header in enumerate(table.headers):
+        if not header:
+            # Spreadsheets often export empty columns past the data; only filled ones matter.
+            if (table.cells[position] != "").any():
+                problems.add(name, f"column {_column_letter(position)} has values but no "
+                                   "header")
+            continue
+        column = by_key.get(cleaning.normal_key(header))
+        if column is None:
+            unknown.append(header)
+        elif column in found:
+            repeated.append(f"{table.headers[found[column]]!r} and {header!r} are both "
+                            f"{column}")
+        else:
+            found[column] = position
+    missing = [c for c, rule in spec.items() if rule.required and c not in found]
     if missing:
         problems.add(name, f"missing column(s) {', '.join(missing)}")
-    unknown = [h for h in header if h not in spec]
     if unknown:
         problems.add(name, f"unknown column(s) {', '.join(unknown)}; expected some of "
                            f"{', '.join(spec)}")
-    if missing or unknown:
+    for pair in repeated:
+        problems.add(name, f"two columns mean the same: {pair}")
+    return found
+
+
+def read_input(path: Path, spec: dict[str, Column], problems: Problems, notices: list[str],
+               *, role: str) -> pd.DataFrame:
+    """A CSV or .xlsx file as engine columns; problems name the file, row and column."""
+    name = path.name
+    try:
+        table = _read_file(path, role)
+    except OSError as exc:
+        problems.add(name, f"cannot be read ({exc.strerror or exc})")
         return pd.DataFrame()
-    data: dict[str, list[Any]] = {c: [] for c in header}
-    for number, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            problems.add(f"{name} row {number}", f"has {len(row)} cells, the header has "
-                                                 f"{len(header)}")
-            continue
-        for column, cell in zip(header, row, strict=True):
-            kind = spec[column][1]
-            cell = cell.strip()
-            if not cell:
-                if spec[column][0]:
-                    problems.add(f"{name} row {number}, {column}", "is empty")
-                data[column].append(None)
-                continue
-            try:
-                data[column].append(READERS[kind](cell))
-            except (ValueError, InvalidOperation):
-                problems.add(f"{name} row {number}, {column}",
-                             f"{cell!r} is not {HINTS[kind]}")
-                data[column].append(None)
-    frame = pd.DataFrame(data)
-    for column in list(frame.columns):
-        kind = spec[column][1]
-        if kind in ("money", "integer") and not frame[column].isna().any():
-            frame[column] = frame[column].astype("int64")
-        if kind == "money":
-            frame = frame.rename(columns={column: CENTS_NAME[column]})
-        elif kind == "boolean" and not frame[column].isna().any():
-            frame[column] = frame[column].astype(bool)
-    return frame
+    except ImportFileError as exc:
+        problems.add(name, str(exc))
+        return pd.DataFrame()
+    notices.extend(f"{name}: {notice}" for notice in table.notices)
+    known = len(problems.items)
+    positions = _match_headers(table, spec, name, problems)
+    if len(problems.items) > known:
+        return pd.DataFrame()
+    if table.cells.empty:
+        return pd.DataFrame({CENTS_NAME.get(c, c): [] for c in positions})
+    cleaned = clean_cells({c: table.cells[p] for c, p in positions.items()}, spec, name)
+    notices.extend(sorted({result.notice for result in cleaned.values() if result.notice}))
+    bad = []
+    for column, result in cleaned.items():
+        wrong = result.problems.dropna()
+        header = table.headers[positions[column]]
+        bad += [(row, positions[column], f"{name} row {row}, {header}", reason)
+                for row, reason in zip(wrong.index.tolist(), wrong.tolist(), strict=True)]
+    if any(DECIMAL_COMMA in reason for *_, reason in bad):
+        # A whole export in a decimal-comma locale fails row by row; say once how to fix it.
+        problems.add(name, "amounts are written with a decimal comma; save the sheet as .xlsx "
+                           "(which keeps numbers as numbers), or format them with a decimal "
+                           "point")
+    for _, _, where, reason in sorted(bad, key=lambda item: item[:2]):
+        problems.add(where, reason)
+    return pd.DataFrame({CENTS_NAME.get(c, c): _engine_values(result.parsed, spec[c].kind)
+                         for c, result in cleaned.items()}).reset_index(drop=True)
+
+
+def _engine_values(parsed: pd.Series, kind: str) -> pd.Series:
+    """Numbers as int64 and flags as bool when every row has one; the engine reports gaps."""
+    if parsed.isna().any():
+        return parsed
+    if kind in ("money", "integer"):
+        return parsed.astype("int64")
+    if kind == "boolean":
+        return parsed.astype(bool)
+    return parsed
 
 
 def default_assignments(plan_key: str, payees: Iterable[str], calendar: Calendar,
@@ -212,16 +391,16 @@ def neutralise(value: Any) -> Any:
 
 
 class Command(BaseCommand):
-    help = ("Run a plan document (YAML) over credits and quotas in CSV files and write the "
-            "line items to a CSV file, without touching the database.")
+    help = ("Run a plan document (YAML) over credits and quotas in CSV or .xlsx files and "
+            "write the line items to a CSV file, without touching the database.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--plan", required=True, type=Path, help="Plan document (YAML).")
-        parser.add_argument("--credits", required=True, type=Path, help="Credits CSV.")
-        parser.add_argument("--quotas", required=True, type=Path, help="Quotas CSV.")
+        parser.add_argument("--credits", required=True, type=Path, help="Credits (CSV or .xlsx).")
+        parser.add_argument("--quotas", required=True, type=Path, help="Quotas (CSV or .xlsx).")
         parser.add_argument("--assignments", type=Path, default=None,
-                            help="Assignments CSV (default: everyone on the plan every month, "
-                                 "with no target incentive).")
+                            help="Assignments, CSV or .xlsx (default: everyone on the plan "
+                                 "every month, with no target incentive).")
         parser.add_argument("--out", required=True, type=Path,
                             help="Where to write the line items (CSV); '-' for stdout.")
         parser.add_argument("--fiscal-year-start-month", type=int, default=1,
@@ -231,7 +410,7 @@ class Command(BaseCommand):
         start_month = options["fiscal_year_start_month"]
         if not 1 <= start_month <= 12:
             raise CommandError("--fiscal-year-start-month must be 1 to 12.")
-        problems = _Problems()
+        problems = Problems()
         plan = None
         try:
             plan = load_plan(options["plan"].read_text(encoding="utf-8"))
@@ -242,10 +421,15 @@ class Command(BaseCommand):
         except PlanDocumentError as exc:
             for error in exc.errors:
                 problems.items.append(f"{options['plan'].name}: {error}")
-        credits = read_table(options["credits"], CREDIT_COLUMNS, problems)
-        quotas = read_table(options["quotas"], QUOTA_COLUMNS, problems)
-        assignments = (read_table(options["assignments"], ASSIGNMENT_COLUMNS, problems)
+        notices: list[str] = []
+        credits = read_input(options["credits"], CREDIT_COLUMNS, problems, notices,
+                             role="credits")
+        quotas = read_input(options["quotas"], QUOTA_COLUMNS, problems, notices, role="quotas")
+        assignments = (read_input(options["assignments"], ASSIGNMENT_COLUMNS, problems,
+                                  notices, role="assignments")
                        if options["assignments"] is not None else None)
+        for notice in notices:
+            self.stderr.write(f"Note: {notice}")
         if problems.items or plan is None:
             raise CommandError(_listing(problems.items))
 
@@ -291,10 +475,10 @@ class Command(BaseCommand):
                               f"{issue.component} {issue.message}")
 
 
-def _typed(frame: pd.DataFrame, spec: dict[str, tuple[bool, str]]) -> pd.DataFrame:
+def _typed(frame: pd.DataFrame, spec: dict[str, Column]) -> pd.DataFrame:
     """An empty table still needs its columns for the engine to check."""
     if frame.empty:
-        columns = [CENTS_NAME.get(c, c) for c, (required, _) in spec.items() if required]
+        columns = [CENTS_NAME.get(c, c) for c, rule in spec.items() if rule.required]
         if spec is QUOTA_COLUMNS:
             columns.append("quota_cents")
         return pd.DataFrame({c: pd.Series(dtype="int64" if c.endswith("_cents") else object)

@@ -39,11 +39,14 @@ class Table:
     sheet: str = ""
 
 
-def read_table(content: bytes, *, file_name: str = "", sheet: str = "") -> Table:
+def read_table(
+    content: bytes, *, file_name: str = "", sheet: str = "", allow_no_rows: bool = False
+) -> Table:
+    """`allow_no_rows` accepts a header with no data under it, for inputs that may be empty."""
     if not content or not content.strip():
         raise ImportFileError("The file is empty.")
     if content.startswith(XLSX_MAGIC):
-        return _read_xlsx(content, sheet=sheet)
+        return _read_xlsx(content, sheet=sheet, allow_no_rows=allow_no_rows)
     if content.startswith(OLE_MAGIC):
         raise ImportFileError(
             "This is an old-style Excel file (.xls). Save it as .xlsx or CSV and upload that."
@@ -52,7 +55,7 @@ def read_table(content: bytes, *, file_name: str = "", sheet: str = "") -> Table
         raise ImportFileError(f"{file_name} is not a valid .xlsx workbook.")
     text, notices = _decode(content)
     rows = _parse_csv(text)
-    return _table(rows, notices=notices)
+    return _table(rows, notices=notices, allow_no_rows=allow_no_rows)
 
 
 # -- CSV ------------------------------------------------------------------------------------------
@@ -173,7 +176,7 @@ def _pick_sheet(names: list[str], wanted: str) -> str:
     )
 
 
-def _read_xlsx(content: bytes, *, sheet: str) -> Table:
+def _read_xlsx(content: bytes, *, sheet: str, allow_no_rows: bool = False) -> Table:
     not_a_workbook = ImportFileError(
         "This is a ZIP archive but not an .xlsx workbook. Upload CSV or .xlsx."
     )
@@ -226,7 +229,7 @@ def _read_xlsx(content: bytes, *, sheet: str) -> Table:
             f"The workbook has {len(sheet_names)} sheets ({', '.join(sheet_names)}); the sheet "
             f"{chosen!r} was read. Choose another sheet on the upload form if needed."
         )
-    table = _table(frame, notices=notices)
+    table = _table(frame, notices=notices, allow_no_rows=allow_no_rows)
     table.sheet_names = sheet_names
     table.sheet = chosen
     return table
@@ -235,7 +238,7 @@ def _read_xlsx(content: bytes, *, sheet: str) -> Table:
 # -- both -----------------------------------------------------------------------------------------
 
 
-def _table(frame: pd.DataFrame, *, notices: list[str]) -> Table:
+def _table(frame: pd.DataFrame, *, notices: list[str], allow_no_rows: bool = False) -> Table:
     if frame.empty:
         raise ImportFileError("The file is empty.")
     # Plain comprehensions: without pyarrow, pandas' .str methods loop in Python anyway, with
@@ -251,7 +254,7 @@ def _table(frame: pd.DataFrame, *, notices: list[str]) -> Table:
     cells = frame.iloc[1:]
     cells.index = pd.RangeIndex(2, len(frame) + 1)
     cells = cells[(cells != "").any(axis=1)]
-    if cells.empty:
+    if cells.empty and not allow_no_rows:
         raise ImportFileError("The file has a header row but no data rows.")
     formulas = sum(
         1 for column in cells.columns for cell in cells[column].tolist() if cell[:1] == "="
