@@ -25,8 +25,9 @@ from spm.org.models import Period, PeriodKind, Person, Team, TeamMembership
 from spm.tenancy.context import require_active_tenant
 
 from .allocation import Problem, check, people_share
-from .credits import credit_source
+from .credits import CreditSource, credit_source
 from .models import Quota, QuotaAcknowledgement, QuotaAllocation, QuotaPlan
+from .proration import Membership, Segment, clip, month_shares, pieces, placements, within
 from .tree import allocation_rows, tree_from_rows
 
 ZERO = Decimal("0")
@@ -248,8 +249,10 @@ def attainment_by_person(
 
     Quotas are each month's as known on `as_of` (`monthly_quotas`); credits come from the
     installed credit source up to `as_of`. A manager is credited with the bookings of everyone
-    in the teams they lead (as of `as_of`) when the source does not credit managers itself.
-    People with neither quota nor credits are left out. Five queries.
+    in the teams they lead, each booking by the team its seller was in on its date, when the
+    source does not credit managers itself (as crediting does, so the numbers agree before and
+    after it has run). People with neither quota nor credits are left out. Five queries, six
+    when someone joined, left or changed teams under a manager during the year.
     """
     window = attainment_window(period=period, as_of=as_of)
     day = window.as_of
@@ -274,9 +277,10 @@ def attainment_by_person(
     }
 
     source = credit_source()
-    led: dict[int, set[int]] = {}
+    led: dict[int, dict[int, list[Span]]] = {}
     if source.rolls_up_to_managers and quota_rows:
-        led = _people_led(manager_ids=set(quota_rows), on=day)
+        led = _people_led(manager_ids=set(quota_rows), start=window.year_start,
+                          end=window.cutoff)
     wanted = None
     if person_ids is not None:
         wanted = set(person_ids) | {p for members in led.values() for p in members}
@@ -285,12 +289,24 @@ def attainment_by_person(
                  "ytd": (window.year_start, window.cutoff)},
         person_ids=wanted,
     )
+    whole: list[Span] = [(window.year_start, window.cutoff, None)]
+    partly: dict[int, list[Span]] = {}
+    for members in led.values():
+        for member, spans in members.items():
+            if spans != whole:
+                partly.setdefault(member, []).extend(spans)
+    pieces_of = _credited_in(source, partly, cuts=[window.period_start]) if partly else {}
 
     def credited(person_id: int, key: str) -> Decimal:
-        if person_id in led:
-            members = led[person_id] | {person_id}
-            return sum((credits.get(p, {}).get(key, ZERO) for p in members), ZERO)
-        return credits.get(person_id, {}).get(key, ZERO)
+        total = credits.get(person_id, {}).get(key, ZERO)
+        since = window.period_start if key == "period" else window.year_start
+        for member, spans in led.get(person_id, {}).items():
+            if spans == whole:
+                total += credits.get(member, {}).get(key, ZERO)
+            else:
+                total += sum((amount for a, b, amount in pieces_of.get(member, ())
+                              if a >= since and _holding(a, b, spans)), ZERO)
+        return total
 
     ids = set(quota_rows) | (
         set(credits) & set(person_ids) if person_ids is not None else set(credits)
@@ -319,8 +335,37 @@ def _cents(amount: Decimal) -> Decimal:
     return from_cents(to_cents(amount))
 
 
-def _people_led(*, manager_ids: set[int], on: datetime.date) -> dict[int, set[int]]:
-    """For each of `manager_ids` who leads a team: everyone in those teams and below (2 queries)."""
+#: Days [start, end) of a person's credits that count, with what they count for (a team path).
+Span = tuple[datetime.date, datetime.date, str | None]
+
+
+def _holding(start: datetime.date, end: datetime.date, spans: Sequence[Span]) -> Span | None:
+    """The span that holds the days [start, end), if any."""
+    return next((s for s in spans if s[0] <= start and end <= s[1]), None)
+
+
+def _credited_in(
+    source: CreditSource, spans: dict[int, list[Span]], *, cuts: Sequence[datetime.date]
+) -> dict[int, list[tuple[datetime.date, datetime.date, Decimal]]]:
+    """Each person's credits in windows that fit inside their spans, cut also at `cuts`
+    (one query): {person: [(start, end, amount)]}, windows with nothing credited left out."""
+    windows = pieces(spans, cuts=cuts)
+    if not windows:
+        return {}
+    found = source.credited(windows={f"d{a:%Y%m%d}": (a, b) for a, b in windows},
+                            person_ids=list(spans))
+    return {
+        person_id: [(a, b, by_window[f"d{a:%Y%m%d}"]) for a, b in windows
+                    if by_window.get(f"d{a:%Y%m%d}")]
+        for person_id, by_window in found.items()
+    }
+
+
+def _people_led(
+    *, manager_ids: set[int], start: datetime.date, end: datetime.date
+) -> dict[int, dict[int, list[Span]]]:
+    """For each of `manager_ids` who leads a team: everyone in those teams and below at some
+    time in [start, end), with the days they were (2 queries)."""
     led_paths: dict[int, list[str]] = {}
     for manager_id, path in Team.objects.filter(manager_id__in=manager_ids).values_list(
         "manager_id", "path"
@@ -329,17 +374,35 @@ def _people_led(*, manager_ids: set[int], on: datetime.date) -> dict[int, set[in
     if not led_paths:
         return {}
     paths = {p for ps in led_paths.values() for p in ps}
-    within = reduce(or_, (Q(team__path__startswith=p) for p in paths))
-    members = (
-        TeamMembership.objects.filter(_valid_on(on)).filter(within)
-        .values_list("person_id", "team__path")
-    )
-    led: dict[int, set[int]] = {m: set() for m in led_paths}
-    for person_id, team_path in members:
+    below = reduce(or_, (Q(team__path__startswith=p) for p in paths))
+    memberships: dict[int, list[Membership]] = {}
+    for person_id, valid_from, valid_to, path in (
+        TeamMembership.objects.filter(below, valid_from__lt=end)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=start))
+        .values_list("person_id", "valid_from", "valid_to", "team__path")
+    ):
+        memberships.setdefault(person_id, []).append((valid_from, valid_to, path))
+    led: dict[int, dict[int, list[Span]]] = {m: {} for m in led_paths}
+    for person_id, rows in memberships.items():
+        segments = placements(rows, start=start, end=end)
         for manager_id, manager_paths in led_paths.items():
-            if person_id != manager_id and any(team_path.startswith(p) for p in manager_paths):
-                led[manager_id].add(person_id)
+            if person_id != manager_id:
+                spans = _joined(within(segments, manager_paths))
+                if spans:
+                    led[manager_id][person_id] = spans
     return led
+
+
+def _joined(segments: Sequence[Segment]) -> list[Span]:
+    """Days in any of the teams, back-to-back segments as one span (a move inside the subtree
+    does not cut it)."""
+    spans: list[Span] = []
+    for a, b, _ in segments:
+        if spans and spans[-1][1] == a:
+            spans[-1] = (spans[-1][0], b, None)
+        else:
+            spans.append((a, b, None))
+    return spans
 
 
 @dataclass
@@ -373,36 +436,145 @@ class TeamAttainment:
         return max(self.quota - self.credited, ZERO)
 
 
-def attainment_by_team(
-    *, rows: Sequence[Attainment], teams: Sequence[Team], on: datetime.date
-) -> list[TeamAttainment]:
-    """Roll `rows` up to `teams` by who is in each team's subtree on `on` (one query).
+@dataclass
+class _TeamPart:
+    """What one seller brings to the team at `path` (and every team above it)."""
 
-    Team leaders' rows are skipped so a team's numbers are its sellers' and nothing twice.
+    path: str
+    person_id: int
+    in_period: bool  # in the team on some day of the period: counts among its people
+    quota: Decimal = ZERO
+    credited: Decimal = ZERO
+    expected: Decimal = ZERO
+    ytd_quota: Decimal = ZERO
+    ytd_credited: Decimal = ZERO
+    ytd_expected: Decimal = ZERO
+
+
+def attainment_by_team(
+    *, rows: Sequence[Attainment], teams: Sequence[Team], period: Period, on: datetime.date
+) -> list[TeamAttainment]:
+    """Roll `rows` (attainment_by_person's for `period` as of `on`) up to `teams` by who was in
+    each team's subtree on which day of the fiscal year (one query; four when a seller joined,
+    left or changed teams during it).
+
+    A seller in one team all year brings their row. One who joined, left or moved brings, to
+    each team, every month's quota split by the days they spent in its subtree that month
+    (`proration.month_shares`: exact cents, largest remainder, so the parts across teams and
+    the days in no team add up to the month's quota) and the credits dated while they were in
+    it. Team leaders' rows are skipped (whether or not they say `leads_team`) so a team's
+    numbers are its sellers' and nothing twice.
     """
     if not teams:
         return []
-    by_person = {r.person_id: r for r in rows if not r.leads_team}
-    placed = dict(
-        TeamMembership.objects.filter(_valid_on(on), person_id__in=list(by_person))
-        .values_list("person_id", "team__path")
-    )
+    window = attainment_window(period=period, as_of=on)
+    sellers = {r.person_id: r for r in rows if not r.leads_team}
+    start, end = window.year_start, window.period_end
+    # Once crediting has run, managers carry their teams' credits in rows that do not say
+    # leads_team; leading a team is what keeps a row out.
+    leads = Exists(Team.objects.filter(manager_id=OuterRef("person_id")))
+    memberships: dict[int, list[Membership]] = {}
+    for person_id, valid_from, valid_to, path, is_leader in (
+        TeamMembership.objects.filter(person_id__in=list(sellers), valid_from__lt=end)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=start))
+        .annotate(is_leader=leads)
+        .values_list("person_id", "valid_from", "valid_to", "team__path", "is_leader")
+    ):
+        if not is_leader:
+            memberships.setdefault(person_id, []).append((valid_from, valid_to, path))
+    parts: list[_TeamPart] = []
+    movers: dict[int, list[Segment]] = {}
+    for person_id, found in memberships.items():
+        segments = placements(found, start=start, end=end)
+        if len(segments) == 1 and segments[0][:2] == (start, end):
+            row = sellers[person_id]
+            parts.append(_TeamPart(
+                path=segments[0][2], person_id=person_id, in_period=True, quota=row.quota,
+                credited=row.credited, expected=row.expected, ytd_quota=row.ytd_quota,
+                ytd_credited=row.ytd_credited, ytd_expected=row.ytd_expected))
+        elif segments:
+            movers[person_id] = segments
+    if movers:
+        parts.extend(_mover_parts(movers, window))
+
     shallowest = min(t.depth for t in teams)
     totals = []
     for team in teams:
         total = TeamAttainment(team=team, depth=team.depth - shallowest)
-        for person_id, path in placed.items():
-            if path.startswith(team.path):
-                row = by_person[person_id]
-                total.people += 1
-                total.quota += row.quota
-                total.credited += row.credited
-                total.expected += row.expected
-                total.ytd_quota += row.ytd_quota
-                total.ytd_credited += row.ytd_credited
-                total.ytd_expected += row.ytd_expected
+        people = set()
+        for part in parts:
+            if part.path.startswith(team.path):
+                if part.in_period:
+                    people.add(part.person_id)
+                total.quota += part.quota
+                total.credited += part.credited
+                total.expected += part.expected
+                total.ytd_quota += part.ytd_quota
+                total.ytd_credited += part.ytd_credited
+                total.ytd_expected += part.ytd_expected
+        total.people = len(people)
         totals.append(total)
     return totals
+
+
+def _mover_parts(movers: dict[int, list[Segment]], window: Window) -> list[_TeamPart]:
+    """The parts of sellers who changed teams: quotas month by month split by days, credits by
+    the team on their date (three queries: their quotas, the credit source, their credits)."""
+    after = window.as_of + datetime.timedelta(days=1)
+    month_start, gone, days = _month_gone(window.as_of)
+    quotas: dict[tuple[int, datetime.date, datetime.date], int] = {}
+    for person_id, first, end, amount in (
+        _window_quotas(window).filter(person_id__in=list(movers)).order_by()
+        .values_list("person_id", "period__start_date", "period__end_date", "amount")
+    ):
+        key = (person_id, first, end)
+        quotas[key] = quotas.get(key, 0) + to_cents(amount)
+
+    cents: dict[tuple[int, str], dict[str, int]] = {}
+    parts: dict[tuple[int, str], _TeamPart] = {}
+    for person_id, segments in movers.items():
+        for a, b, path in segments:
+            part = parts.setdefault((person_id, path), _TeamPart(path, person_id, False))
+            part.in_period |= a < window.period_end and b > window.period_start
+            cents.setdefault((person_id, path), dict.fromkeys(
+                ("quota", "ytd_quota", "done", "ytd_done", "running", "ytd_running"), 0))
+    for (person_id, first, end), quota_cents in quotas.items():
+        in_period = first >= window.period_start
+        done, running = end <= after, first == month_start and end > after
+        for path, share in month_shares(quota_cents, movers[person_id], month_start=first,
+                                        month_end=end).items():
+            if path is None:
+                continue
+            sums = cents[person_id, path]
+            sums["ytd_quota"] += share
+            sums["ytd_done"] += share if done else 0
+            sums["ytd_running"] += share if running else 0
+            if in_period:
+                sums["quota"] += share
+                sums["done"] += share if done else 0
+                sums["running"] += share if running else 0
+    for key, sums in cents.items():
+        part = parts[key]
+        part.quota, part.ytd_quota = from_cents(sums["quota"]), from_cents(sums["ytd_quota"])
+        part.expected = _due(from_cents(sums["done"]), from_cents(sums["running"]), gone, days)
+        part.ytd_expected = _due(from_cents(sums["ytd_done"]), from_cents(sums["ytd_running"]),
+                                 gone, days)
+
+    spans: dict[int, list[Span]] = {}
+    for person_id, segments in movers.items():
+        kept = clip(segments, start=window.year_start, end=window.cutoff)
+        if kept:
+            spans[person_id] = list(kept)
+    for person_id, found in _credited_in(credit_source(), spans,
+                                         cuts=[window.period_start]).items():
+        for a, b, amount in found:
+            span = _holding(a, b, spans[person_id])
+            if span is not None and span[2] is not None:
+                part = parts[person_id, span[2]]
+                part.ytd_credited += amount
+                if a >= window.period_start:
+                    part.credited += amount
+    return list(parts.values())
 
 
 @dataclass(frozen=True)
@@ -419,8 +591,9 @@ class MonthAttainment:
 def attainment_by_month(
     *, person: Person, fiscal_year: int, as_of: datetime.date | None = None
 ) -> list[MonthAttainment]:
-    """The person's quota and credits month by month through the fiscal year (four queries),
-    by the same quota rule and credit source as `attainment_by_person`."""
+    """The person's quota and credits month by month through the fiscal year, by the same
+    quota rule, credit source and managers' roll-up as `attainment_by_person` (four queries,
+    six for a manager when the source does not credit managers)."""
     year_start, year_end = fiscal_year_bounds(fiscal_year)
     as_of = as_of or tenant_today()
     cutoff = max(min(year_end, as_of + datetime.timedelta(days=1)), year_start)
@@ -428,21 +601,23 @@ def attainment_by_month(
                   .order_by("start_date"))
     quota = monthly_quotas(months=months, known_on=as_of, person_ids={person.pk})
     source = credit_source()
-    people = {person.pk}
-    if source.rolls_up_to_managers:
-        people |= _people_led(manager_ids={person.pk}, on=as_of).get(person.pk, set())
-    windows = {
-        str(m.pk): (m.start_date, max(min(m.end_date, cutoff), m.start_date)) for m in months
-    }
-    credits = source.credited(windows=windows, person_ids=people)
+    spans: dict[int, list[Span]] = {}
+    if cutoff > year_start:
+        spans[person.pk] = [(year_start, cutoff, None)]
+        if source.rolls_up_to_managers:
+            led = _people_led(manager_ids={person.pk}, start=year_start, end=cutoff)
+            spans.update(led.get(person.pk, {}))
+    found = _credited_in(source, spans, cuts=[m.start_date for m in months]) if spans else {}
+
+    def credited(month: Period) -> Decimal:
+        return sum((amount for person_id, pieces_ in found.items() for a, b, amount in pieces_
+                    if month.start_date <= a < month.end_date
+                    and _holding(a, b, spans[person_id])), ZERO)
+
     return [
-        MonthAttainment(
-            period=m, quota=quota.get((person.pk, m.pk), ZERO),
-            credited=sum((credits.get(p, {}).get(str(m.pk), ZERO) for p in people), ZERO),
-        )
+        MonthAttainment(period=m, quota=quota.get((person.pk, m.pk), ZERO), credited=credited(m))
         for m in months
     ]
-
 
 # -- quota letters -------------------------------------------------------------------------------
 

@@ -154,7 +154,7 @@ def team_view(request: HttpRequest) -> HttpResponse:
     sellers = [r for r in rows if not r.leads_team]
     context.update({
         "rows": rows,
-        "team_rows": attainment_by_team(rows=rows, teams=scope, on=day),
+        "team_rows": attainment_by_team(rows=rows, teams=scope, period=period, on=day),
         "sorts": sort_links(request, allowed=dict.fromkeys(ATTAINMENT_SORTS, ""),
                             current=sort if key == sort.lstrip("-") else "name"),
         "total": {

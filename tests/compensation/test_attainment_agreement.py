@@ -1,5 +1,6 @@
 """The statements and the quota pages show the same numbers: a calculation run reads each
-month's quota by the attainment selector's rule."""
+month's quota by the attainment selector's rule, and a manager's credits follow the team a
+seller was in on each booking's date whether or not crediting has run."""
 
 from __future__ import annotations
 
@@ -9,14 +10,19 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from compensation.models import PayeePeriodResult, RunStatus
+from compensation.services import credits_build
 from compensation.services.runs import calculation_run
 from quotas.models import Quota
-from quotas.selectors import attainment_by_person
+from quotas.selectors import attainment_by_person, attainment_by_team
 from quotas.services import quota_change
 from spm.org.models import Period
+from spm.org.services import person_assign_team
 from spm.tenancy.context import tenant_context
+from tests.factories import PersonFactory, QuotaFactory, QuotaPlanFactory, TeamFactory
 
 from .runs_world import build_world, credit_deal
+from .samples import won_deal
+from .test_crediting import Org
 
 pytestmark = pytest.mark.django_db
 
@@ -77,3 +83,44 @@ def test_statements_show_the_quota_and_attainment_the_quota_pages_show(tenant_a,
         assert quarter[person.pk].quota == sum(
             (results[person.pk, m.pk].quota for m in months), ZERO)
 
+
+MARCH_31 = D(2026, 3, 31)
+
+
+def test_a_manager_sees_the_same_credits_before_and_after_crediting(tenant_a):
+    with tenant_context(tenant_a):
+        org = Org()  # Vera over East (Max) with Ann and Bob since 2025
+        wes = PersonFactory(name="Wes West", role="manager")
+        west = TeamFactory(name="West", parent=org.sales, manager=wes)
+        person_assign_team(person=wes, team=west, valid_from=D(2025, 1, 1))
+        person_assign_team(person=org.bob, team=west, valid_from=D(2026, 3, 15))
+        won_deal(owner=org.bob, amount=Decimal("1000.00"), units=1, close_date=D(2026, 3, 10))
+        won_deal(owner=org.bob, amount=Decimal("2000.00"), units=1, close_date=D(2026, 3, 20))
+        won_deal(owner=org.ann, amount=Decimal("500.00"), units=1, close_date=D(2026, 3, 12))
+        march = Period.objects.get(kind="month", start_date=D(2026, 3, 1))
+        plan = QuotaPlanFactory(fiscal_year=2026)
+        for person in (org.vp, org.manager, wes, org.ann, org.bob):
+            QuotaFactory(plan=plan, person=person, period=march, valid_from=D(2026, 1, 1))
+
+        def numbers():
+            rows = attainment_by_person(period=march, as_of=MARCH_31)
+            teams = attainment_by_team(rows=rows, teams=[org.east, west], period=march,
+                                       on=MARCH_31)
+            return ({r.name: r.credited for r in rows},
+                    {t.team.name: (t.credited, t.quota) for t in teams})
+
+        before = numbers()
+        credits_build(period=march)
+        after = numbers()
+
+    people, teams = before
+    assert people["Max Manager"] == Decimal("1500.00")  # Ann, and Bob's deal while in East
+    assert people["Wes West"] == Decimal("2000.00")  # Bob's deal after he moved
+    assert people["Vera VP"] == Decimal("3500.00")
+    assert teams["East"][0] == Decimal("1500.00")
+    assert teams["West"][0] == Decimal("2000.00")
+    # Bob's 10,000.00 March quota by his days: 14 in East (4,516.129...), 17 in West
+    # (5,483.870...); the cent left over goes to the larger remainder, East's.
+    assert teams["West"][1] == Decimal("5483.87")
+    assert teams["East"][1] == Decimal("10000.00") + Decimal("4516.13")  # Ann's and Bob's part
+    assert after == before

@@ -107,7 +107,8 @@ def test_team_rollups_sum_their_sellers_and_never_the_manager_twice(booked):
     with tenant_context(booked.tenant):
         on = D(2025, 5, 14)
         rows = attainment_by_person(period=period("year", 1), as_of=on)
-        teams = attainment_by_team(rows=rows, teams=[org.sales, org.west, org.east], on=on)
+        teams = attainment_by_team(rows=rows, teams=[org.sales, org.west, org.east],
+                                   period=period("year", 1), on=on)
         people = by_name(rows)
 
     sales, west, east = teams
