@@ -81,9 +81,11 @@ def _data(tenant):  # bench setup, not timed
     assignment_periods_refresh(plans=[version.plan])
     quota_plan = QuotaPlan.objects.create(fiscal_year=FISCAL_YEAR, name="Bench quotas",
                                           target=Decimal("1200000000.00"))
+    # Dated from the year's first day, as applying a quota plan dates them: a version dated
+    # from its own month would not count for months that have not begun (quotas.selectors).
     Quota.objects.bulk_create([
         Quota(plan=quota_plan, person_id=int(p), period=m, amount=Decimal("100000.00"),
-              valid_from=m.start_date) for p in people for m in months], batch_size=10000)
+              valid_from=year.start_date) for p in people for m in months], batch_size=10000)
 
     account = Account.objects.create(external_id="BENCH", name="Bench account")
     stage = Stage.objects.create(name="Closed Won", order=1, default_probability=100,
