@@ -831,8 +831,9 @@ class CalculationRun(TenantModel):
 class LineItem(TenantModel):
     """One line of a payee's earnings: a component applied to a credit or a window.
 
-    `explanation` keeps the structured terms (basis, tiers, rates, caps) and `explanation_text`
-    their rendering, e.g. "graduated: 100,000.00 x 8% + 20,000.00 x 12% = 10,400.00".
+    The structured terms are the columns (basis, cumulative, quota, attainment, tier, rate,
+    amount, rounding carry, capped) and `explanation_text` their rendering by the engine, e.g.
+    "graduated: 100,000.00 x 8% + 20,000.00 x 12% = 10,400.00".
     """
 
     # Line items are derived rows, written a million at a time by calculation runs from inputs
@@ -874,7 +875,6 @@ class LineItem(TenantModel):
     amount = models.DecimalField(**MONEY)
     rounding_carry = models.DecimalField(**MONEY, default=Decimal("0.00"))
     capped = models.DecimalField(**MONEY, default=Decimal("0.00"))
-    explanation = models.JSONField(default=dict, blank=True)
     explanation_text = models.TextField(blank=True)
 
     class Meta:

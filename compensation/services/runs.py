@@ -576,7 +576,7 @@ def _execute(*, run: CalculationRun, tenant: Tenant, period: Period,
     _replace_results(tenant=tenant, months=inputs.months)
     table, columns = line_table(lines, ids)
     bulk.write_frame(LineItem, table, columns,
-                     constants={"tenant_id": tenant.pk, "run_id": run.pk, "explanation": {}})
+                     constants={"tenant_id": tenant.pk, "run_id": run.pk})
     if after_lines is not None:
         after_lines(run)
     results = result_table(lines, inputs, ids, keys)

@@ -66,7 +66,7 @@ def test_written_lines_read_back_exactly(tenant_a, run):
         payee = PersonFactory()
         written = bulk.write_frame(LineItem, _frame(payee.pk, run.period_id), COLUMNS,
                                    constants={"tenant_id": tenant_a.pk, "run_id": run.pk,
-                                              "explanation": {}, "window": "2026-01",
+                                              "window": "2026-01",
                                               "kind": "rate_table", "measure": "amount",
                                               "rate": "", "rounding_carry": 0, "capped": 0})
         lines = list(LineItem.objects.filter(run=run).order_by("pk"))
@@ -89,7 +89,7 @@ def test_read_frame_gives_integers_dates_and_missing_values(tenant_a, run):
         payee = PersonFactory()
         bulk.write_frame(LineItem, _frame(payee.pk, run.period_id), COLUMNS,
                          constants={"tenant_id": tenant_a.pk, "run_id": run.pk,
-                                    "explanation": {}, "window": "2026-01", "kind": "",
+                                    "window": "2026-01", "kind": "",
                                     "measure": "amount", "rate": "", "rounding_carry": 0,
                                     "capped": 0})
         frame = bulk.read_frame(
@@ -133,7 +133,7 @@ def test_the_missing_marker_in_a_plain_integer_column_is_written_as_null(tenant_
         frame["payee_id"] = PersonFactory().pk
         bulk.write_frame(LineItem, frame, COLUMNS,
                          constants={"tenant_id": tenant_a.pk, "run_id": run.pk,
-                                    "explanation": {}, "window": "2026-01", "kind": "",
+                                    "window": "2026-01", "kind": "",
                                     "measure": "amount", "rate": "", "rounding_carry": 0,
                                     "capped": 0})
         line = LineItem.objects.get(run=run)
@@ -149,7 +149,7 @@ def test_rows_sent_in_several_chunks_arrive_whole_and_in_order(tenant_a, run, mo
         frame["amount"] = np.arange(len(frame), dtype=np.int64)
         bulk.write_frame(LineItem, frame, COLUMNS,
                          constants={"tenant_id": tenant_a.pk, "run_id": run.pk,
-                                    "explanation": {}, "window": "2026-01", "kind": "",
+                                    "window": "2026-01", "kind": "",
                                     "measure": "amount", "rate": "", "rounding_carry": 0,
                                     "capped": 0})
         amounts = list(LineItem.objects.filter(run=run).order_by("pk")
