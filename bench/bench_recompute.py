@@ -136,9 +136,12 @@ def _data(tenant):  # bench setup, not timed
 
 def _floor(month_ids: list[int]) -> tuple[float, float, int]:
     """Bare binary COPY out of the credits the run reads, and into an unindexed table of the
-    line rows the run wrote: what moving the same bytes costs with no other work."""
+    line rows the run wrote: what moving the same bytes costs with no other work. The table is
+    an ordinary one (made by the owner, since the app role may not create tables), so its rows
+    are written durably, through the write-ahead log, like the run's."""
     from django.db import connection
 
+    from bench.database import owner_connection
     from compensation import bulk
     from compensation.models import Credit, LineItem
 
@@ -146,21 +149,27 @@ def _floor(month_ids: list[int]) -> tuple[float, float, int]:
         "id", "payee_id", "deal_id", "period_id", "credit_date", "amount").query
     sql, params = read_sql.sql_with_params()
     sink = bulk._CopyBuffer()
+    out = bulk._CopyBuffer()
     with connection.cursor() as cursor:
         started = time.perf_counter()
         cursor.cursor.copy_expert(cursor.cursor.mogrify(
             f"COPY ({sql}) TO STDOUT (FORMAT binary)", params), sink)
         read_s = time.perf_counter() - started
-        cursor.execute("CREATE TEMPORARY TABLE bench_lines (LIKE compensation_lineitem)")
-        out = bulk._CopyBuffer()
         cursor.cursor.copy_expert(
             f"COPY (SELECT * FROM {LineItem._meta.db_table}) TO STDOUT (FORMAT binary)", out)
-        data = out.getvalue()
-        started = time.perf_counter()
-        cursor.cursor.copy_expert("COPY bench_lines FROM STDIN (FORMAT binary)",
-                                  bulk._Reader(data), size=1 << 20)
-        write_s = time.perf_counter() - started
-        cursor.execute("DROP TABLE bench_lines")
+    data = out.getvalue()
+    owner = owner_connection()
+    try:
+        with owner.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS bench_floor_lines")
+            cursor.execute("CREATE TABLE bench_floor_lines (LIKE compensation_lineitem)")
+            started = time.perf_counter()
+            cursor.copy_expert("COPY bench_floor_lines FROM STDIN (FORMAT binary)",
+                               bulk._Reader(data), size=1 << 20)
+            write_s = time.perf_counter() - started
+            cursor.execute("DROP TABLE bench_floor_lines")
+    finally:
+        owner.close()
     return read_s, write_s, len(data)
 
 

@@ -56,14 +56,20 @@ def prepare_database() -> None:
     db["USER"] = settings.DATABASE_APP_ROLE
 
 
-def analyze() -> None:
-    """Fresh planner statistics, as autovacuum would have them; only the owner may ANALYZE."""
+def owner_connection() -> Any:
+    """A new autocommit psycopg2 connection as the bench database's owner."""
     import psycopg2
 
     if not _OWNER:
         raise RuntimeError("prepare_database() first")
     owner = psycopg2.connect(**_OWNER)
     owner.autocommit = True
+    return owner
+
+
+def analyze() -> None:
+    """Fresh planner statistics, as autovacuum would have them; only the owner may ANALYZE."""
+    owner = owner_connection()
     with owner.cursor() as cursor:
         cursor.execute("ANALYZE")
     owner.close()
