@@ -38,6 +38,7 @@ from .selectors import (
     attainment_by_month,
     attainment_by_person,
     attainment_by_team,
+    attainment_window,
     published_plans_of,
     quota_letter,
     quota_plans,
@@ -121,6 +122,20 @@ def _subtree_ids(team: Team, on: datetime.date) -> set[int]:
     )
 
 
+def _members_during(teams: list[Team], start: datetime.date, end: datetime.date) -> set[int]:
+    """Everyone in the subtrees of `teams` on any day in [start, end) (one query)."""
+    if not teams:
+        return set()
+    within = Q()
+    for team in teams:
+        within |= Q(team__path__startswith=team.path)
+    return set(
+        TeamMembership.objects.filter(within, valid_from__lt=end)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=start))
+        .values_list("person_id", flat=True)
+    )
+
+
 @require_safe
 @role_required(Role.ADMIN, Role.FINANCE, Role.MANAGER)
 def team_view(request: HttpRequest) -> HttpResponse:
@@ -147,14 +162,23 @@ def team_view(request: HttpRequest) -> HttpResponse:
     ids = _subtree_ids(chosen, day) if chosen is not None else None
     if visible is not None:
         ids = visible if ids is None else ids & visible
-    rows = attainment_by_person(period=period, as_of=day, person_ids=ids)
+    # The table lists who is in the teams on the day; the team totals also count, by their days,
+    # sellers who left or moved away earlier in the year, which a manager may see summed there.
+    everyone = ids
+    if ids is not None:
+        window = attainment_window(period=period, as_of=day)
+        roots = [t for t in scope if not any(t.path.startswith(o.path) and t is not o
+                                             for o in scope)]
+        everyone = ids | _members_during(roots, window.year_start, window.cutoff)
+    every_row = attainment_by_person(period=period, as_of=day, person_ids=everyone)
+    rows = [r for r in every_row if ids is None or r.person_id in ids]
     sort = request.GET.get("sort", "name")
     key = sort.lstrip("-") if sort.lstrip("-") in ATTAINMENT_SORTS else "name"
     rows.sort(key=ATTAINMENT_SORTS[key], reverse=sort.startswith("-"))
     sellers = [r for r in rows if not r.leads_team]
     context.update({
         "rows": rows,
-        "team_rows": attainment_by_team(rows=rows, teams=scope, period=period, on=day),
+        "team_rows": attainment_by_team(rows=every_row, teams=scope, period=period, on=day),
         "sorts": sort_links(request, allowed=dict.fromkeys(ATTAINMENT_SORTS, ""),
                             current=sort if key == sort.lstrip("-") else "name"),
         "total": {

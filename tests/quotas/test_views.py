@@ -331,3 +331,23 @@ def test_someone_without_a_quota_sees_a_letter_saying_so(client, applied):
 
     assert response.status_code == 200
     assert b'data-empty="letter"' in response.content
+
+
+@time_machine.travel(MID_FEBRUARY, tick=False)
+def test_a_seller_who_moved_away_still_counts_for_their_old_team_by_their_days(client, applied):
+    # Ray Rep leaves West for East on 1 February: the manager of West no longer lists him on
+    # 14 February, but West's totals keep his January (quota share and the deal he closed).
+    org = applied.org
+    with tenant_context(applied.tenant):
+        person_assign_team(person=org.rep, team=org.east, valid_from=D(2025, 2, 1))
+
+    manager_view = as_role(client, applied, Role.MANAGER).get(url(applied, "quotas:team"))
+    admin_view = as_role(client, applied, Role.ADMIN).get(url(applied, "quotas:team"))
+
+    assert "Ray Rep" not in {row.name for row in manager_view.context["rows"]}
+    west = {t.team.name: t for t in manager_view.context["team_rows"]}["West"]
+    west_for_admin = {t.team.name: t for t in admin_view.context["team_rows"]}["West"]
+    assert west.credited == Decimal("40000.00")  # Ray's 10,000 in January + Colin's 30,000
+    assert (west.quota, west.credited, west.ytd_quota) == (
+        west_for_admin.quota, west_for_admin.credited, west_for_admin.ytd_quota)
+    assert "Ray Rep" not in manager_view.content.decode()
