@@ -16,6 +16,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -546,19 +547,24 @@ def _error_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(exc)).strip()
 
 
-def _execute(*, run: CalculationRun, tenant: Tenant, period: Period,
-             after_lines: Callable[[CalculationRun], None] | None, started: float) -> None:
-    timings: dict[str, float] = {}
-    mark = time.perf_counter()
-    inputs = run_inputs(tenant=tenant, period=period)
-    timings["read"] = time.perf_counter() - mark
+@dataclass
+class _Computed:
+    lines: pd.DataFrame
+    table: pd.DataFrame
+    columns: list[bulk.Column]
+    results: pd.DataFrame
+    draw_balances: pd.DataFrame
+    issues: pd.DataFrame
+    seconds: float
 
+
+def _compute(*, inputs: RunInputs, ids: _Ids, keys: dict[int, str]) -> _Computed:
+    """The engine and the tables to write, from inputs alone (no database)."""
     mark = time.perf_counter()
     result = calculate(plans=inputs.plans, credits=inputs.credits, quotas=inputs.quotas,
                        assignments=inputs.assignments, calendar=inputs.calendar,
                        cancellations=inputs.cancellations if len(inputs.cancellations) else None,
                        opening_balances=inputs.opening_balances)
-    keys = {m.pk: period_key(m.start_date) for m in inputs.months}
     written = set(keys.values())
     lines = result.lines[result.lines["period"].astype(object).isin(written)]
     if len(inputs.adjustments):
@@ -567,23 +573,49 @@ def _execute(*, run: CalculationRun, tenant: Tenant, period: Period,
         lines = pd.concat([lines.astype(dict.fromkeys(categorical, object)),
                            adjustment_lines(inputs.adjustments, keys)], ignore_index=True)
     lines = lines.reset_index(drop=True)
-    timings["compute"] = time.perf_counter() - mark
+    table, columns = line_table(lines, ids)
+    results = result_table(lines, inputs, ids, keys)
+    return _Computed(lines=lines, table=table, columns=columns, results=results,
+                     draw_balances=result.draw_balances, issues=result.issues,
+                     seconds=time.perf_counter() - mark)
 
+
+def _execute(*, run: CalculationRun, tenant: Tenant, period: Period,
+             after_lines: Callable[[CalculationRun], None] | None, started: float) -> None:
+    timings: dict[str, float] = {}
     mark = time.perf_counter()
+    inputs = run_inputs(tenant=tenant, period=period)
+    timings["read"] = time.perf_counter() - mark
+
+    keys = {m.pk: period_key(m.start_date) for m in inputs.months}
     ids = _Ids(month={period_key(m.start_date): m.pk for m in inputs.year_months},
                version={v.engine_key: v.pk for v in inputs.versions},
                component=_component_ids(inputs.versions))
-    _replace_results(tenant=tenant, months=inputs.months)
-    table, columns = line_table(lines, ids)
-    bulk.write_frame(LineItem, table, columns,
+    # The engine needs no database and deleting the old results needs no Python, so the two run
+    # side by side: the delete waits on PostgreSQL with the GIL released. Everything that
+    # touches the database stays on this thread and its connection. Should either fail, the
+    # transaction rolls back the other's work too.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="comp-run") as pool:
+        computing = pool.submit(_compute, inputs=inputs, ids=ids, keys=keys)
+        mark = time.perf_counter()
+        try:
+            _replace_results(tenant=tenant, months=inputs.months)
+        finally:
+            timings["delete"] = time.perf_counter() - mark
+            computed = computing.result()
+    timings["compute"] = computed.seconds
+
+    mark = time.perf_counter()
+    bulk.write_frame(LineItem, computed.table, computed.columns,
                      constants={"tenant_id": tenant.pk, "run_id": run.pk})
     if after_lines is not None:
         after_lines(run)
-    results = result_table(lines, inputs, ids, keys)
-    bulk.write_frame(PayeePeriodResult, results, RESULT_COLUMNS,
+    bulk.write_frame(PayeePeriodResult, computed.results, RESULT_COLUMNS,
                      constants={"tenant_id": tenant.pk, "run_id": run.pk})
-    _write_balances(run=run, balances=result.draw_balances, month=inputs.months[-1], ids=ids)
+    _write_balances(run=run, balances=computed.draw_balances, month=inputs.months[-1], ids=ids)
     timings["write"] = time.perf_counter() - mark
+    lines, results = computed.lines, computed.results
+    issues = computed.issues
 
     CalculationRun.objects.filter(period=period, status=RunStatus.SUCCEEDED).exclude(
         pk=run.pk).update(status=RunStatus.SUPERSEDED)
@@ -601,7 +633,7 @@ def _execute(*, run: CalculationRun, tenant: Tenant, period: Period,
     }
     run.line_count = len(lines)
     run.total_amount = Decimal(int(lines["amount_cents"].sum()) if len(lines) else 0).scaleb(-2)
-    run.issues = _issues(result.issues)
+    run.issues = _issues(issues)
     run.error = ""
     run.save()
 
