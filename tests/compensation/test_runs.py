@@ -132,6 +132,31 @@ def test_a_run_that_fails_half_way_leaves_the_previous_results(tenant_a, world):
     assert good.status == RunStatus.SUCCEEDED
 
 
+@pytest.mark.smoke
+def test_an_engine_failure_while_the_old_results_are_deleted_keeps_them(tenant_a, world,
+                                                                         monkeypatch):
+    # The engine runs beside the delete of the results it replaces; when it fails, the delete
+    # must be rolled back with the rest of the run.
+    from compensation.services import runs
+
+    month_ids = [p.pk for p in world.months.values()]
+    with tenant_context(tenant_a):
+        good = calculation_run(tenant=tenant_a, period=world.quarter, actor=None)
+        before = _lines(month_ids)
+
+        def broken(**kwargs):
+            raise RuntimeError("engine blew up")
+
+        monkeypatch.setattr(runs, "calculate", broken)
+        failed = calculation_run(tenant=tenant_a, period=world.quarter, actor=None)
+        after = _lines(month_ids)
+        results = PayeePeriodResult.objects.filter(run=good).count()
+    assert failed.status == RunStatus.FAILED
+    assert "engine blew up" in failed.error
+    assert after == before != []
+    assert results == 6
+
+
 def test_a_locked_period_is_refused_and_nothing_is_written(tenant_a, world):
     with tenant_context(tenant_a):
         march = world.month("2026-03")
