@@ -208,8 +208,8 @@ def main() -> None:
     print(f"full recompute of FY{FISCAL_YEAR}: {total_s:.2f} s wall, {cpu_s:.2f} s CPU of this "
           f"process; {lines:,} line items, {results:,} payee-period results, total "
           f"{run.total_amount:,.2f}")
-    print("  read {read:.2f} s, compute {compute:.2f} s (beside deleting the old results, "
-          "{delete:.2f} s), write {write:.2f} s".format(
+    print("  read {read:.2f} s, delete the old results {delete:.2f} s, write {write:.2f} s; "
+          "the engine's {compute:.2f} s run on a worker thread beside them".format(
               read=timings.get("read", 0), compute=timings.get("compute", 0),
               delete=timings.get("delete", 0), write=timings.get("write", 0)))
     print(f"COPY floor: read {read_s:.2f} s + write {write_s:.2f} s ({line_bytes / 1e6:.0f} MB "

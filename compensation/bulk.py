@@ -164,6 +164,57 @@ def parse_binary(data: bytes, kinds: Mapping[str, str]) -> pd.DataFrame:
 # ---- writes -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PreparedWrite:
+    """A bulk write made ready without the database: for PostgreSQL, its binary COPY rows.
+
+    Building one is pure work on the frame, so a worker thread may do it while the thread
+    that owns the connection writes another.
+    """
+
+    model: type[models.Model]
+    frame: pd.DataFrame
+    columns: tuple[Column, ...]
+    constants: Mapping[str, Any]
+    data: bytes | None  # the binary COPY stream; None for the ORM path
+
+
+def prepare_write(
+    model: type[models.Model],
+    frame: pd.DataFrame,
+    columns: Sequence[Column],
+    *,
+    constants: Mapping[str, Any] | None = None,
+    binary: bool,
+) -> PreparedWrite:
+    """What write_prepared() needs to insert `frame`; `binary` for PostgreSQL's COPY path."""
+    texts = [c for c in columns if c.kind == TEXT]
+    if len(texts) > 1:
+        raise ValueError("write_frame takes at most one free-text column")
+    ordered = tuple(columns)
+    data = None
+    if binary:
+        # The free-text column goes last: each binary row is then a fixed-width head followed
+        # by the text's bytes, which numpy can build for all rows at once.
+        ordered = (*[c for c in columns if c.kind != TEXT], *texts)
+        if not frame.empty:
+            data = encode_rows(frame, ordered)
+    return PreparedWrite(model=model, frame=frame, columns=ordered,
+                         constants=dict(constants or {}), data=data)
+
+
+def write_prepared(prepared: PreparedWrite) -> int:
+    """Insert a prepared write's rows; returns their number. Inside the tenant's transaction."""
+    if prepared.frame.empty:
+        return 0
+    if prepared.data is not None:
+        _copy_in(prepared.model, prepared.columns, prepared.constants,
+                 _Reader(prepared.data))
+    else:
+        _bulk_create(prepared.model, prepared.frame, prepared.columns, prepared.constants)
+    return len(prepared.frame)
+
+
 def write_frame(
     model: type[models.Model],
     frame: pd.DataFrame,
@@ -176,17 +227,17 @@ def write_frame(
     `constants` (table column -> value) are the same on every row, such as the tenant and the
     run: they are not sent per row. The caller is inside the tenant's transaction.
     """
-    constants = dict(constants or {})
     texts = [c for c in columns if c.kind == TEXT]
     if len(texts) > 1:
         raise ValueError("write_frame takes at most one free-text column")
     if frame.empty:
         return 0
+    constants = dict(constants or {})
     if connection.vendor == "postgresql":
-        # The free-text column goes last: each binary row is then a fixed-width head followed
-        # by the text's bytes, which numpy can build for all rows at once.
         ordered = [c for c in columns if c.kind != TEXT] + texts
-        _copy_in(model, frame, ordered, constants)
+        # Streamed: the server parses one chunk while the next is encoded.
+        _copy_in(model, ordered, constants,
+                 _ChunkReader(encode_chunks(frame, ordered, CHUNK_ROWS)))
     else:
         _bulk_create(model, frame, columns, constants)
     return len(frame)
@@ -279,8 +330,8 @@ def _select_expression(column: Column, params: list[Any]) -> str:
     return source
 
 
-def _copy_in(model: type[models.Model], frame: pd.DataFrame, columns: Sequence[Column],
-             constants: Mapping[str, Any]) -> None:
+def _copy_in(model: type[models.Model], columns: Sequence[Column],
+             constants: Mapping[str, Any], rows: _Reader | _ChunkReader) -> None:
     table = model._meta.db_table
     temp = f"load_{table}"
     definition = ", ".join(f'"{c.name}" {_SQL_TYPE[c.kind]}' for c in columns)
@@ -299,8 +350,7 @@ def _copy_in(model: type[models.Model], frame: pd.DataFrame, columns: Sequence[C
     with connection.cursor() as cursor:
         cursor.execute(f'DROP TABLE IF EXISTS "{temp}"')
         cursor.execute(f'CREATE TEMPORARY TABLE "{temp}" ({definition})')
-        cursor.cursor.copy_expert(f'COPY "{temp}" FROM STDIN (FORMAT binary)',
-                                  _ChunkReader(encode_chunks(frame, columns, CHUNK_ROWS)),
+        cursor.cursor.copy_expert(f'COPY "{temp}" FROM STDIN (FORMAT binary)', rows,
                                   size=1 << 20)
         cursor.execute(
             f'INSERT INTO "{table}" ({quoted}) SELECT {", ".join(selected)} '  # noqa: S608

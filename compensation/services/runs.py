@@ -10,6 +10,7 @@ results as they were.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import logging
@@ -550,16 +551,17 @@ def _error_text(exc: BaseException) -> str:
 @dataclass
 class _Computed:
     lines: pd.DataFrame
-    table: pd.DataFrame
-    columns: list[bulk.Column]
+    line_rows: bulk.PreparedWrite
+    result_rows: bulk.PreparedWrite
     results: pd.DataFrame
     draw_balances: pd.DataFrame
     issues: pd.DataFrame
     seconds: float
 
 
-def _compute(*, inputs: RunInputs, ids: _Ids, keys: dict[int, str]) -> _Computed:
-    """The engine and the tables to write, from inputs alone (no database)."""
+def _compute(*, inputs: RunInputs, ids: _Ids, keys: dict[int, str],
+             constants: dict[str, int], binary: bool) -> _Computed:
+    """The engine and the rows to write, ready to send, from inputs alone (no database)."""
     mark = time.perf_counter()
     result = calculate(plans=inputs.plans, credits=inputs.credits, quotas=inputs.quotas,
                        assignments=inputs.assignments, calendar=inputs.calendar,
@@ -575,9 +577,59 @@ def _compute(*, inputs: RunInputs, ids: _Ids, keys: dict[int, str]) -> _Computed
     lines = lines.reset_index(drop=True)
     table, columns = line_table(lines, ids)
     results = result_table(lines, inputs, ids, keys)
-    return _Computed(lines=lines, table=table, columns=columns, results=results,
-                     draw_balances=result.draw_balances, issues=result.issues,
-                     seconds=time.perf_counter() - mark)
+    return _Computed(
+        lines=lines,
+        line_rows=bulk.prepare_write(LineItem, table, columns, constants=constants,
+                                     binary=binary),
+        result_rows=bulk.prepare_write(PayeePeriodResult, results, RESULT_COLUMNS,
+                                       constants=constants, binary=binary),
+        results=results, draw_balances=result.draw_balances, issues=result.issues,
+        seconds=time.perf_counter() - mark)
+
+
+PAYEES_PER_GROUP = 1000
+
+
+def _payee_groups(inputs: RunInputs, per_group: int | None = None) -> list[RunInputs]:
+    """The run's inputs split by payee into groups of PAYEES_PER_GROUP, in payee order.
+
+    Every input is per payee except cancellations, which follow the deals: each group gets the
+    cancellations of the deals it holds credits for, and the first group also those of deals
+    nobody was credited with, so the engine still reports them.
+    """
+    frames = [inputs.credits, inputs.quotas, inputs.assignments, inputs.opening_balances,
+              inputs.adjustments]
+    payees = np.unique(np.concatenate(
+        [f["payee_id"].to_numpy(dtype=np.int64) for f in frames if len(f)]
+        or [np.empty(0, dtype=np.int64)]))
+    size = per_group or PAYEES_PER_GROUP
+    if len(payees) <= size:
+        return [inputs]
+    cancellations = inputs.cancellations
+    credited_deals = set(inputs.credits["deal_id"].dropna().astype(np.int64).tolist())
+    groups = []
+    for start in range(0, len(payees), size):
+        members = payees[start:start + size]
+
+        def mine(frame: pd.DataFrame, members: np.ndarray = members) -> pd.DataFrame:
+            if not len(frame):
+                return frame
+            return frame[frame["payee_id"].isin(members)].reset_index(drop=True)
+
+        credits = mine(inputs.credits)
+        events = cancellations
+        if len(cancellations):
+            deals = cancellations["deal_id"]
+            held = deals.isin(credits["deal_id"].dropna())
+            if start == 0:
+                held |= ~deals.isin(credited_deals)
+            events = cancellations[held].reset_index(drop=True)
+        groups.append(dataclasses.replace(
+            inputs, credits=credits, quotas=mine(inputs.quotas),
+            assignments=mine(inputs.assignments), cancellations=events,
+            opening_balances=mine(inputs.opening_balances),
+            adjustments=mine(inputs.adjustments)))
+    return groups
 
 
 def _execute(*, run: CalculationRun, tenant: Tenant, period: Period,
@@ -591,31 +643,51 @@ def _execute(*, run: CalculationRun, tenant: Tenant, period: Period,
     ids = _Ids(month={period_key(m.start_date): m.pk for m in inputs.year_months},
                version={v.engine_key: v.pk for v in inputs.versions},
                component=_component_ids(inputs.versions))
-    # The engine needs no database and deleting the old results needs no Python, so the two run
-    # side by side: the delete waits on PostgreSQL with the GIL released. Everything that
-    # touches the database stays on this thread and its connection. Should either fail, the
-    # transaction rolls back the other's work too.
+    # Payees are independent in the engine, so the run computes them in groups on a worker
+    # thread while this thread writes the groups already computed: PostgreSQL inserts one group
+    # (waiting with the GIL released) while the engine works on the next, and the first group
+    # computes while the old results are deleted. Only this thread touches the database, and
+    # a failure anywhere rolls the whole transaction back.
+    lines_written = results_written = total_cents = 0
+    balances: list[pd.DataFrame] = []
+    issues: list[pd.DataFrame] = []
+    timings["compute"] = timings["write"] = 0.0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="comp-run") as pool:
-        computing = pool.submit(_compute, inputs=inputs, ids=ids, keys=keys)
-        mark = time.perf_counter()
+        constants = {"tenant_id": tenant.pk, "run_id": run.pk}
+        binary = connection.vendor == "postgresql"
+        computing = [pool.submit(_compute, inputs=part, ids=ids, keys=keys,
+                                 constants=constants, binary=binary)
+                     for part in _payee_groups(inputs)]
         try:
+            mark = time.perf_counter()
             _replace_results(tenant=tenant, months=inputs.months)
-        finally:
             timings["delete"] = time.perf_counter() - mark
-            computed = computing.result()
-    timings["compute"] = computed.seconds
-
-    mark = time.perf_counter()
-    bulk.write_frame(LineItem, computed.table, computed.columns,
-                     constants={"tenant_id": tenant.pk, "run_id": run.pk})
+            while computing:  # popped, so a written group's rows can be freed
+                computed = computing.pop(0).result()
+                timings["compute"] += computed.seconds
+                mark = time.perf_counter()
+                bulk.write_prepared(computed.line_rows)
+                bulk.write_prepared(computed.result_rows)
+                timings["write"] += time.perf_counter() - mark
+                lines_written += len(computed.lines)
+                results_written += len(computed.results)
+                if len(computed.lines):
+                    total_cents += int(computed.lines["amount_cents"].sum())
+                balances.append(computed.draw_balances)
+                issues.append(computed.issues)
+        except BaseException:
+            for future in computing:
+                future.cancel()
+            raise
     if after_lines is not None:
         after_lines(run)
-    bulk.write_frame(PayeePeriodResult, computed.results, RESULT_COLUMNS,
-                     constants={"tenant_id": tenant.pk, "run_id": run.pk})
-    _write_balances(run=run, balances=computed.draw_balances, month=inputs.months[-1], ids=ids)
-    timings["write"] = time.perf_counter() - mark
-    lines, results = computed.lines, computed.results
-    issues = computed.issues
+    mark = time.perf_counter()
+    _write_balances(run=run, balances=pd.concat(balances, ignore_index=True),
+                    month=inputs.months[-1], ids=ids)
+    timings["write"] += time.perf_counter() - mark
+    # A deal's event (a cancellation before its close, say) is reported by every group that
+    # holds one of its credits.
+    found = pd.concat(issues, ignore_index=True).drop_duplicates(ignore_index=True)
 
     CalculationRun.objects.filter(period=period, status=RunStatus.SUCCEEDED).exclude(
         pk=run.pk).update(status=RunStatus.SUPERSEDED)
@@ -627,13 +699,13 @@ def _execute(*, run: CalculationRun, tenant: Tenant, period: Period,
         "computed_from": str(inputs.year_months[0]),
         "plan_versions": [str(v) for v in inputs.versions],
         "counts": inputs.counts,
-        "payees": len(results),
+        "payees": results_written,
         "seconds": round(time.perf_counter() - started, 3),
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
-    run.line_count = len(lines)
-    run.total_amount = Decimal(int(lines["amount_cents"].sum()) if len(lines) else 0).scaleb(-2)
-    run.issues = _issues(issues)
+    run.line_count = lines_written
+    run.total_amount = Decimal(total_cents).scaleb(-2)
+    run.issues = _issues(found)
     run.error = ""
     run.save()
 
