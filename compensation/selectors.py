@@ -25,10 +25,12 @@ from .models import (
     Credit,
     CreditKind,
     DealCancellation,
+    MboScore,
     PlanAssignment,
     PlanVersion,
     PlanVersionComponent,
     VersionStatus,
+    window_label,
 )
 
 # -- plan versions ---------------------------------------------------------------------------
@@ -230,6 +232,28 @@ def cancellations_frame(*, period: Period) -> pd.DataFrame:
         "close_date": pd.to_datetime(raw["close_date"]),
         "cancel_date": pd.to_datetime(raw["cancel_date"]),
         "period": [period_key(d.replace(day=1)) for d in raw["cancel_date"]],
+    })
+
+
+def mbo_scores_frame(*, period: Period) -> pd.DataFrame:
+    """The engine's mbo_scores table for every window of the fiscal year of `period` (its months,
+    quarters and the year itself), in one query: score_pct as the exact Decimal entered."""
+    rows = list(MboScore.objects.filter(period__fiscal_year=period.fiscal_year)
+                .order_by("payee_id", "component__code", "period__start_date",
+                          "period__end_date")
+                .values_list("payee_id", "component__code", "period__kind",
+                             "period__fiscal_year", "period__number", "period__start_date",
+                             "score_pct"))
+    # A year has 17 windows at most, so each label is made once, not once per score.
+    label = {key: window_label(Period(kind=key[0], fiscal_year=key[1], number=key[2],
+                                      start_date=key[3]))
+             for key in {r[2:6] for r in rows}}
+    windows = [label[r[2:6]] for r in rows]
+    return pd.DataFrame({
+        "payee_id": np.array([r[0] for r in rows], dtype=np.int64),
+        "component": np.array([r[1] for r in rows], dtype=object),
+        "window": np.array(windows, dtype=object),
+        "score_pct": np.array([r[6] for r in rows], dtype=object),
     })
 
 

@@ -360,3 +360,17 @@ class DealCancellationFactory(factory.django.DjangoModelFactory):
 
     deal = factory.SubFactory(DealFactory)
     cancel_date = datetime.date(2025, 4, 15)
+
+
+class MboScoreFactory(factory.django.DjangoModelFactory):
+    """A monthly MBO component's score for March 2026 (a January fiscal year)."""
+
+    class Meta:
+        model = "compensation.MboScore"
+
+    payee = factory.SubFactory(PersonFactory)
+    component = factory.SubFactory(
+        ComponentFactory, code=factory.Sequence(lambda n: f"mbo-{n}"), name="Objectives",
+        kind="mbo", spiff_per_deal=None, mbo_weight=Decimal("0.1"), mbo_max_score=Decimal("1"))
+    period = factory.LazyFunction(lambda: _month_of(2026, 3))
+    score_pct = Decimal("85.00")
