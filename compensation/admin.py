@@ -1,4 +1,5 @@
-"""Tenant admin for plans, versions, the component library, assignments and crediting setup.
+"""Tenant admin for plans, versions, the component library, assignments, crediting setup and
+MBO scores.
 
 Plan rules are the engine's: a component (with its tiers, points, milestones and caps as they
 are about to be saved) is converted to the engine's dataclass and validated, and each error is
@@ -41,6 +42,8 @@ from .models import (
     DealSplit,
     DealSplitSet,
     ExchangeRate,
+    MboScore,
+    MboScoreLockedError,
     PlanAssignment,
     PlanVersion,
     PlanVersionComponent,
@@ -542,3 +545,56 @@ class DealCancellationAdmin(TenantModelAdmin):
     list_select_related = ["deal"]
     search_fields = ["deal__external_id", "deal__name"]
     autocomplete_fields = ["deal"]
+
+
+# ------------------------------------------------------------------------------------------------
+# MBO scores
+# ------------------------------------------------------------------------------------------------
+
+
+@admin.register(MboScore, site=tenant_admin_site)
+class MboScoreAdmin(TenantModelAdmin):
+    """Scores as managers enter them on the MBO page; finance may correct them too. The model's
+    checks (MBO component, window of its cadence, range, lock) land on the field they name."""
+
+    finance_can_edit = True
+    fields = ["payee", "component", "period", "score_pct", "comment", "entered_by", "entered_at"]
+    list_display = ["payee", "component", "period", "score_pct", "entered_by", "entered_at"]
+    list_filter = ["period__fiscal_year", "period__kind", "component__code"]
+    list_select_related = ["payee", "component", "period", "entered_by"]
+    search_fields = ["payee__name", "payee__employee_id", "component__code"]
+    autocomplete_fields = ["payee"]
+    readonly_fields = ["entered_by", "entered_at"]
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest,
+                                 **kwargs: Any) -> Any:
+        if db_field.name == "component":
+            kwargs["queryset"] = Component.objects.filter(kind="mbo")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _locked(self, obj: MboScore | None) -> bool:
+        return obj is not None and obj.pk is not None and obj.locked_period() is not None
+
+    def has_change_permission(self, request: HttpRequest, obj: MboScore | None = None) -> bool:
+        return super().has_change_permission(request, obj) and not self._locked(obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: MboScore | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and not self._locked(obj)
+
+    def save_model(self, request: HttpRequest, obj: MboScore, form: Any, change: bool) -> None:
+        obj.entered_by = request.user
+        obj._history_user = request.user
+        obj.save()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[MboScore]) -> None:
+        # One by one: a queryset delete would skip the model's refusal in locked periods.
+        kept = []
+        for score in queryset.select_related("period"):
+            score._history_user = request.user
+            try:
+                score.delete()
+            except MboScoreLockedError:
+                kept.append(score)
+        if kept:
+            self.message_user(request, f"{len(kept)} score(s) in locked periods were kept; "
+                                       "their pay is final.", messages.WARNING)

@@ -1,4 +1,4 @@
-"""Compensation pages of a tenant: statements and calculation runs."""
+"""Compensation pages of a tenant: statements, calculation runs and MBO scores."""
 
 from django.urls import path
 
@@ -14,4 +14,6 @@ urlpatterns = [
          name="statement-csv"),
     path("runs/", views.run_list, name="run-list"),
     path("runs/recalculate/", views.run_recalculate, name="run-recalculate"),
+    path("mbo/", views.mbo_list, name="mbo-list"),
+    path("mbo/<int:period_id>/<int:person_id>/", views.mbo_person, name="mbo-person"),
 ]

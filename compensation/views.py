@@ -2,7 +2,9 @@
 
 A manager sees their subtree's statements, a rep only their own, admin and finance everyone;
 anyone else gets the same 404 as for a statement that does not exist. Runs are for admin and
-finance, and "recalculate" is a POST that queues the task and redirects back.
+finance, and "recalculate" is a POST that queues the task and redirects back. MBO scores follow
+the statements' visibility; managers score the people below them (not themselves), admin and
+finance anyone, and a rep reads their own.
 """
 
 from __future__ import annotations
@@ -12,18 +14,21 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from compensation import statements
+from compensation import mbo, statements
+from compensation.forms import MboScoreForm
 from compensation.tasks import enqueue_recompute
 from spm.org.models import Period, PeriodKind, Person
 from spm.org.selectors import person_for_user, visible_person_ids
-from spm.tenancy.models import Role
-from spm.tenancy.permissions import role_required
+from spm.tenancy.models import Membership, Role
+from spm.tenancy.permissions import can_see_everyone, has_role, role_required
 
 
 def _visible_ids(request: HttpRequest, period: Period | None) -> set[int] | None:
@@ -157,3 +162,104 @@ def run_recalculate(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Recalculation of {period} queued; the list below shows it "
                                   "when it has run.")
     return redirect(reverse("compensation:run-list"))
+
+
+# -- MBO scores ------------------------------------------------------------------------------
+
+
+def _may_score(membership: Membership, person: Person) -> bool:
+    """Whether the member may enter `person`'s scores (visibility is checked before this).
+
+    Nobody scores their own objectives but admin and finance, who answer for every score.
+    """
+    if can_see_everyone(membership):
+        return True
+    return has_role(membership, Role.MANAGER) and person.user_id != membership.user_id
+
+
+def _scoring_periods() -> list[Period]:
+    return list(Period.objects.order_by("-start_date", "end_date"))
+
+
+@require_safe
+def mbo_list(request: HttpRequest) -> HttpResponse:
+    """The MBO windows of a period for everyone the member may see, with their scores."""
+    periods = _scoring_periods()
+    chosen = request.GET.get("period")
+    today = statements.today_for(request.tenant)
+    # MBOs are mostly quarterly: open on the quarter in progress.
+    period = next((p for p in periods if str(p.pk) == chosen), None) or next(
+        (p for p in periods if p.kind == PeriodKind.QUARTER and p.contains(today)),
+        periods[0] if periods else None)
+    rows: list[mbo.MboWindow] = []
+    if period is not None:
+        rows = mbo.mbo_windows(period=period, person_ids=_visible_ids(request, period))
+    scorable = {r.person.pk for r in rows if _may_score(request.membership, r.person)}
+    return render(request, "compensation/mbo_list.html", {
+        "periods": periods, "period": period, "rows": rows, "scorable": scorable,
+    })
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _add_errors(form: MboScoreForm, error: ValidationError) -> None:
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for field, messages_ in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages_)
+
+
+def _save_scores(request: HttpRequest, person: Person,
+                 entries: list[tuple[mbo.MboWindow, MboScoreForm]]) -> int | None:
+    """Save every changed score, or none when one is refused; the count saved, or None."""
+    changed = [(row, form) for row, form in entries if form.has_changed()]
+    try:
+        with transaction.atomic():
+            refused = False
+            for row, form in changed:
+                try:
+                    mbo.mbo_score_set(payee=person, component=row.component, window=row.window,
+                                      score_pct=form.cleaned_data["score_pct"],
+                                      comment=form.cleaned_data["comment"], actor=request.user)
+                except ValidationError as exc:
+                    _add_errors(form, exc)
+                    refused = True
+            if refused:
+                raise _Rollback
+    except _Rollback:
+        return None
+    return len(changed)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def mbo_person(request: HttpRequest, period_id: int, person_id: int) -> HttpResponse:
+    """One person's MBO windows in a period: a form for whoever may score them, else a list."""
+    period = _period_or_404(period_id)
+    person = _person_visible_or_404(request, person_id, period)
+    editable = _may_score(request.membership, person)
+    if request.method == "POST" and not editable:
+        raise PermissionDenied("Your role does not let you enter this person's scores.")
+    rows = mbo.mbo_windows(period=period, person_ids=[person.pk])
+    data = request.POST if request.method == "POST" else None
+    entries = [
+        (row, MboScoreForm(data, prefix=row.key, read_only=not editable or row.locked,
+                           initial={"score_pct": row.score.score_pct if row.score else None,
+                                    "comment": row.score.comment if row.score else ""}))
+        for row in rows
+    ]
+    if data is not None and all(form.is_valid() for _, form in entries):
+        saved = _save_scores(request, person, entries)
+        if saved is not None:
+            if saved:
+                messages.success(request, f"Saved {saved} score change(s) for {person}.")
+            else:
+                messages.info(request, "Nothing changed.")
+            return redirect(reverse("compensation:mbo-person",
+                                    kwargs={"period_id": period.pk, "person_id": person.pk}))
+    return render(request, "compensation/mbo_person.html", {
+        "person": person, "period": period, "entries": entries, "editable": editable,
+        "can_save": editable and any(not row.locked for row in rows),
+    })
