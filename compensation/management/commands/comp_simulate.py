@@ -20,6 +20,8 @@ import pandas as pd
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from compensation.engine import Calendar, EngineInputError, PlanInvalid, calculate
+from compensation.engine.plans import PlanVersion
+from compensation.models import MBO_SCORE_LIMIT
 from compensation.plan_documents import PlanDocumentError, load_plan
 from spm.crm.imports import cleaning
 from spm.crm.imports.cleaning import Cleaned
@@ -28,7 +30,7 @@ from spm.crm.imports.reading import ImportFileError, Table, read_table
 
 class Column(NamedTuple):
     required: bool
-    kind: str  # text, period, date, money, integer or boolean
+    kind: str  # text, period, window, date, money, integer, score or boolean
     # Credits may be reversals (a cancelled deal credited back), so their measures may be
     # negative; quotas and targets may not.
     negative: bool = False
@@ -64,6 +66,12 @@ ASSIGNMENT_COLUMNS = {
     "valid_from": Column(False, "date"),
     "valid_to": Column(False, "date"),
 }
+MBO_COLUMNS = {
+    "payee_id": Column(True, "text"),
+    "component": Column(True, "text"),
+    "window": Column(True, "window"),
+    "score_pct": Column(True, "score"),
+}
 # Money columns arrive as decimals ("1234.50") and reach the engine as integer cents.
 CENTS_NAME = {"amount": "amount_cents", "margin": "margin_cents",
               "deal_amount": "deal_amount_cents", "quota": "quota_cents",
@@ -78,6 +86,8 @@ YES_NO = {cleaning.normal_key(label): value
                                 (("false", "no", "n", "f", "0"), False))
           for label in labels}
 _MONTH = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{1,2})(?:-(?P<day>\d{1,2}))?$")
+_FISCAL_WINDOW = re.compile(r"FY(?P<year>\d{4})(?:[-\s]?Q(?P<quarter>[1-4]))?", re.IGNORECASE)
+WINDOW_HINT = "is not a window such as 2026-03, FY2026-Q1 or FY2026"
 _DOT_AND_THREE_DIGITS = re.compile(r"-?\d{1,3}\.\d{3}")
 
 
@@ -183,6 +193,49 @@ def months(raw: pd.Series, *, required: bool = False) -> Cleaned:
     return result
 
 
+def _window_key(text: str) -> str | None:
+    fiscal = _FISCAL_WINDOW.fullmatch(text)
+    if fiscal is not None:
+        quarter = fiscal.group("quarter")
+        return f"FY{fiscal.group('year')}" + (f"-Q{quarter}" if quarter else "")
+    month = _MONTH.fullmatch(text)
+    if month is not None and 1 <= int(month.group("month")) <= 12 and (
+            month.group("day") is None or int(month.group("day")) == 1):
+        return f"{month.group('year')}-{int(month.group('month')):02d}"
+    return None
+
+
+def windows(raw: pd.Series, *, required: bool = False) -> Cleaned:
+    """MBO windows as the engine names them: a month "2026-03" (or "2026-3"), a quarter
+    "FY2026-Q1" (or "fy2026 q1") and a year "FY2026"."""
+
+    def clean(values: pd.Series) -> Cleaned:
+        result = Cleaned.empty_like(values)
+        keys = pd.Series([_window_key(v) if v else None for v in values.tolist()],
+                         index=values.index, dtype=object)
+        result.set(keys.notna(), keys[keys.notna()].tolist())
+        result.fail((values != "") & keys.isna(), "{value} " + WINDOW_HINT)
+        return result
+
+    result = cleaning.per_distinct_value(raw, clean)
+    if required:
+        result.fail(raw == "", "is empty")
+    return result
+
+
+def scores(raw: pd.Series, *, required: bool = False) -> Cleaned:
+    """Scores in percent as exact Decimals ("85", "87.5" or "85%"), at most two decimals and
+    1000%, as the MBO score page takes them."""
+    result = cleaning.money(raw.str.removesuffix("%").str.rstrip(), required=required,
+                            max_digits=6, decimal_places=2)
+    result.raw = raw
+    _unambiguous_marks(result, whole=False)
+    too_high = pd.Series([v is not None and v > MBO_SCORE_LIMIT for v in result.parsed],
+                         index=raw.index, dtype=bool)
+    result.fail(too_high, "{value} is above 1000%, surely a typo: 85 means 85%")
+    return result
+
+
 def _text(raw: pd.Series, *, required: bool) -> Cleaned:
     result = Cleaned.empty_like(raw)
     present = raw != ""
@@ -237,6 +290,10 @@ def clean_cells(cells: dict[str, pd.Series], spec: dict[str, Column], label: str
             out[column] = whole_numbers(raw, required=required, negative=negative)
         elif kind == "period":
             out[column] = months(raw, required=required)
+        elif kind == "window":
+            out[column] = windows(raw, required=required)
+        elif kind == "score":
+            out[column] = scores(raw, required=required)
         elif kind == "boolean":
             out[column] = _yes_no(raw, required=required)
         elif kind == "text":
@@ -261,7 +318,8 @@ def _read_file(path: Path, role: str) -> Table:
     content = path.read_bytes()
     table = read_table(content, file_name=path.name, allow_no_rows=True)
     if len(table.sheet_names) > 1:
-        named = [s for s in table.sheet_names if cleaning.normal_key(s) == role]
+        named = [s for s in table.sheet_names
+                 if cleaning.normal_key(s) == cleaning.normal_key(role)]
         if named and named[0] != table.sheet:
             table = read_table(content, file_name=path.name, sheet=named[0],
                                allow_no_rows=True)
@@ -355,9 +413,47 @@ def _engine_values(parsed: pd.Series, kind: str) -> pd.Series:
     return parsed
 
 
+def check_scores(scores: pd.DataFrame, plan: PlanVersion, name: str, problems: Problems,
+                 ) -> None:
+    """Scores the plan could never pay are refused: the engine reads a score by component code
+    and window label, so a misspelt code or a quarter given for a monthly component would
+    otherwise be ignored without a word."""
+    if scores.empty:
+        return
+    cadence_of = {c.code: c.period for c in plan.components if c.kind == "mbo"}
+    known = ", ".join(sorted(cadence_of)) or "none"
+    for code in sorted({str(c) for c in scores["component"].dropna()} - set(cadence_of)):
+        problems.add(name, f"component {code!r} is not an MBO component of the plan (its MBO "
+                           f"components: {known})")
+    for code, cadence in sorted(cadence_of.items()):
+        given = scores.loc[scores["component"] == code, "window"].dropna()
+        wrong = sorted({str(w) for w in given if window_cadence(str(w)) != cadence})
+        if wrong:
+            problems.add(name, f"{code} is scored per {cadence}, so {', '.join(wrong[:5])} "
+                               f"cannot be its window{'s' if len(wrong) > 1 else ''}")
+
+
+def window_cadence(window: str) -> str:
+    if window.startswith("FY"):
+        return "quarter" if "-Q" in window else "year"
+    return "month"
+
+
+def month_of_window(window: str, start_month: int) -> str:
+    """A "YYYY-MM" key in the window's fiscal year (its first month for a quarter or year), so
+    the calendar, which covers whole fiscal years, holds every scored window."""
+    if not window.startswith("FY"):
+        return window
+    fiscal_year = int(window[2:6])
+    # A fiscal year is named after the calendar year it ends in.
+    year = fiscal_year if start_month == 1 else fiscal_year - 1
+    return f"{year:04d}-{start_month:02d}"
+
+
 def default_assignments(plan_key: str, payees: Iterable[str], calendar: Calendar,
                         ) -> pd.DataFrame:
-    """Everyone credited or given a quota holds the plan in every period, with no target."""
+    """Everyone credited, given a quota or scored holds the plan in every period, with no
+    target."""
     people = sorted(set(payees))
     return pd.DataFrame(
         [{"payee_id": p, "period": key, "plan": plan_key} for p in people
@@ -401,6 +497,9 @@ class Command(BaseCommand):
         parser.add_argument("--assignments", type=Path, default=None,
                             help="Assignments, CSV or .xlsx (default: everyone on the plan "
                                  "every month, with no target incentive).")
+        parser.add_argument("--mbo-scores", type=Path, default=None,
+                            help="MBO scores, CSV or .xlsx: payee_id, component, window "
+                                 "(2026-03, FY2026-Q1 or FY2026), score_pct (85 = 85%%).")
         parser.add_argument("--out", required=True, type=Path,
                             help="Where to write the line items (CSV); '-' for stdout.")
         parser.add_argument("--fiscal-year-start-month", type=int, default=1,
@@ -428,6 +527,11 @@ class Command(BaseCommand):
         assignments = (read_input(options["assignments"], ASSIGNMENT_COLUMNS, problems,
                                   notices, role="assignments")
                        if options["assignments"] is not None else None)
+        mbo_scores = (read_input(options["mbo_scores"], MBO_COLUMNS, problems, notices,
+                                 role="mbo_scores")
+                      if options["mbo_scores"] is not None else None)
+        if mbo_scores is not None and plan is not None and not problems.items:
+            check_scores(mbo_scores, plan, options["mbo_scores"].name, problems)
         for notice in notices:
             self.stderr.write(f"Note: {notice}")
         if problems.items or plan is None:
@@ -437,13 +541,17 @@ class Command(BaseCommand):
         keys = [*credits.get("period", []), *quotas.get("period", [])]
         if assignments is not None:
             keys += list(assignments.get("period", []))
+        if mbo_scores is not None:
+            keys += [month_of_window(w, start_month) for w in mbo_scores.get("window", [])]
         try:
             calendar = Calendar.covering(keys, start_month)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if assignments is None:
+            scored = [] if mbo_scores is None else list(mbo_scores.get("payee_id", []))
             assignments = default_assignments(
-                plan_key, [*credits.get("payee_id", []), *quotas.get("payee_id", [])], calendar)
+                plan_key, [*credits.get("payee_id", []), *quotas.get("payee_id", []), *scored],
+                calendar)
         else:
             assignments["plan"] = plan_key
         if "quota_cents" not in quotas.columns and not quotas.empty:
@@ -452,7 +560,8 @@ class Command(BaseCommand):
         quotas = _typed(quotas, QUOTA_COLUMNS)
         try:
             result = calculate(plans={plan_key: plan}, credits=credits, quotas=quotas,
-                               assignments=assignments, calendar=calendar)
+                               assignments=assignments, mbo_scores=mbo_scores,
+                               calendar=calendar)
         except (EngineInputError, PlanInvalid) as exc:
             raise CommandError(_listing(exc.errors)) from exc
 
