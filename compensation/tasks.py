@@ -11,10 +11,11 @@ import logging
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from compensation.models import MboScore
 from spm.crm.models import ImportBatch, ImportStatus
 from spm.crm.signals import deals_changed
 from spm.tasks import dispatch_on_commit, tenant_task
@@ -111,6 +112,13 @@ def _recompute_after_deal_changes(sender: type, tenant: Tenant, **kwargs: Any) -
 def _recompute_after_import(sender: type, instance: ImportBatch, **kwargs: Any) -> None:
     if instance.status == ImportStatus.APPLIED:
         schedule_recompute(tenant=instance.tenant_id)
+
+
+@receiver(post_save, sender=MboScore, dispatch_uid="compensation-recompute-after-mbo-score")
+@receiver(post_delete, sender=MboScore, dispatch_uid="compensation-recompute-after-mbo-clear")
+def _recompute_after_mbo_score(sender: type, instance: MboScore, **kwargs: Any) -> None:
+    # A manager scoring a team one person at a time is one recompute, like an import.
+    schedule_recompute(tenant=instance.tenant_id)
 
 
 def enqueue_recompute(*, tenant: Tenant, period_id: int, user: Any = None) -> None:

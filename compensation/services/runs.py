@@ -53,6 +53,7 @@ from compensation.selectors import (
     assignments_frame,
     cancellations_frame,
     engine_plans,
+    mbo_scores_frame,
     period_key,
     versions_of_period,
 )
@@ -95,6 +96,8 @@ class RunInputs:
     cancellations: pd.DataFrame
     opening_balances: pd.DataFrame
     adjustments: pd.DataFrame
+    mbo_scores: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["payee_id", "component", "window", "score_pct"]))
     counts: dict[str, int] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
@@ -105,7 +108,7 @@ class RunInputs:
             digest.update(f"|{version.pk}:{version.fingerprint}:{version.valid_from}:"
                           f"{version.valid_to}".encode())
         for name in ("credits", "quotas", "assignments", "cancellations", "opening_balances",
-                     "adjustments"):
+                     "adjustments", "mbo_scores"):
             frame: pd.DataFrame = getattr(self, name)
             digest.update(f"|{name}:{len(frame)}:{','.join(map(str, frame.columns))}".encode())
             if len(frame):
@@ -199,10 +202,12 @@ def run_inputs(*, tenant: Tenant, period: Period) -> RunInputs:
         quotas=_quotas(year_months), assignments=assignments,
         cancellations=cancellations.reset_index(drop=True),
         opening_balances=_opening_balances(year_months[0]), adjustments=_adjustments(months),
+        mbo_scores=mbo_scores_frame(period=year),
     )
     inputs.counts = {"credits": len(credits), "quotas": len(inputs.quotas),
                      "assignments": len(assignments), "cancellations": len(cancellations),
-                     "adjustments": len(inputs.adjustments), "plan_versions": len(versions)}
+                     "adjustments": len(inputs.adjustments), "mbo_scores": len(inputs.mbo_scores),
+                     "plan_versions": len(versions)}
     return inputs
 
 
@@ -566,7 +571,8 @@ def _compute(*, inputs: RunInputs, ids: _Ids, keys: dict[int, str],
     result = calculate(plans=inputs.plans, credits=inputs.credits, quotas=inputs.quotas,
                        assignments=inputs.assignments, calendar=inputs.calendar,
                        cancellations=inputs.cancellations if len(inputs.cancellations) else None,
-                       opening_balances=inputs.opening_balances)
+                       opening_balances=inputs.opening_balances,
+                       mbo_scores=inputs.mbo_scores if len(inputs.mbo_scores) else None)
     written = set(keys.values())
     lines = result.lines[result.lines["period"].astype(object).isin(written)]
     if len(inputs.adjustments):
@@ -598,7 +604,7 @@ def _payee_groups(inputs: RunInputs, per_group: int | None = None) -> list[RunIn
     nobody was credited with, so the engine still reports them.
     """
     frames = [inputs.credits, inputs.quotas, inputs.assignments, inputs.opening_balances,
-              inputs.adjustments]
+              inputs.adjustments, inputs.mbo_scores]
     payees = np.unique(np.concatenate(
         [f["payee_id"].to_numpy(dtype=np.int64) for f in frames if len(f)]
         or [np.empty(0, dtype=np.int64)]))
@@ -628,7 +634,7 @@ def _payee_groups(inputs: RunInputs, per_group: int | None = None) -> list[RunIn
             inputs, credits=credits, quotas=mine(inputs.quotas),
             assignments=mine(inputs.assignments), cancellations=events,
             opening_balances=mine(inputs.opening_balances),
-            adjustments=mine(inputs.adjustments)))
+            adjustments=mine(inputs.adjustments), mbo_scores=mine(inputs.mbo_scores)))
     return groups
 
 
