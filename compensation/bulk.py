@@ -179,6 +179,15 @@ class PreparedWrite:
     data: bytes | None  # the binary COPY stream; None for the ORM path
 
 
+def _text_last(columns: Sequence[Column]) -> tuple[Column, ...]:
+    """The columns with the one free-text column last: each binary row is then a fixed-width
+    head followed by the text's bytes, which numpy can build for all rows at once."""
+    texts = [c for c in columns if c.kind == TEXT]
+    if len(texts) > 1:
+        raise ValueError("write_frame takes at most one free-text column")
+    return (*[c for c in columns if c.kind != TEXT], *texts)
+
+
 def prepare_write(
     model: type[models.Model],
     frame: pd.DataFrame,
@@ -188,17 +197,13 @@ def prepare_write(
     binary: bool,
 ) -> PreparedWrite:
     """What write_prepared() needs to insert `frame`; `binary` for PostgreSQL's COPY path."""
-    texts = [c for c in columns if c.kind == TEXT]
-    if len(texts) > 1:
-        raise ValueError("write_frame takes at most one free-text column")
-    ordered = tuple(columns)
+    ordered = _text_last(columns)
     data = None
     if binary:
-        # The free-text column goes last: each binary row is then a fixed-width head followed
-        # by the text's bytes, which numpy can build for all rows at once.
-        ordered = (*[c for c in columns if c.kind != TEXT], *texts)
         if not frame.empty:
             data = encode_rows(frame, ordered)
+    else:
+        ordered = tuple(columns)
     return PreparedWrite(model=model, frame=frame, columns=ordered,
                          constants=dict(constants or {}), data=data)
 
@@ -227,14 +232,11 @@ def write_frame(
     `constants` (table column -> value) are the same on every row, such as the tenant and the
     run: they are not sent per row. The caller is inside the tenant's transaction.
     """
-    texts = [c for c in columns if c.kind == TEXT]
-    if len(texts) > 1:
-        raise ValueError("write_frame takes at most one free-text column")
+    ordered = _text_last(columns)
     if frame.empty:
         return 0
     constants = dict(constants or {})
     if connection.vendor == "postgresql":
-        ordered = [c for c in columns if c.kind != TEXT] + texts
         # Streamed: the server parses one chunk while the next is encoded.
         _copy_in(model, ordered, constants,
                  _ChunkReader(encode_chunks(frame, ordered, CHUNK_ROWS)))
