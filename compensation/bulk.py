@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import json
 import struct
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -434,11 +434,12 @@ def _bulk_create(model: type[models.Model], frame: pd.DataFrame, columns: Sequen
 
 
 def read_credits(*, month_ids: Sequence[int], period_keys: Mapping[int, str],
-                 needed: set[str]) -> pd.DataFrame:
+                 needed: set[str], payee_ids: Collection[int] | None = None) -> pd.DataFrame:
     """Credits (not reversals) of the months, in the engine's credit columns.
 
     `needed` names the optional engine columns the plans read (engine.inputs.columns_needed);
-    deal attributes are joined only when a plan filters on them.
+    deal attributes are joined only when a plan filters on them. `payee_ids` keeps only those
+    payees' credits (a recompute of the payees a change touched).
     """
     from django.db.models import BigIntegerField, Case, F, IntegerField, Value, When
     from django.db.models.functions import Cast, Coalesce, Round
@@ -451,6 +452,8 @@ def read_credits(*, month_ids: Sequence[int], period_keys: Mapping[int, str],
         return Cast(Round(expression * 100), BigIntegerField())
 
     credits = Credit.objects.filter(period_id__in=list(month_ids), kind=CreditKind.CREDIT)
+    if payee_ids is not None:
+        credits = credits.filter(payee_id__in=sorted(payee_ids))
     kinds: dict[str, str] = {"id": INT, "payee_id": INT, "deal_id": INT, "period_id": INT,
                              "credit_date": DATE, "amount_c": INT}
     annotations: dict[str, Any] = {"amount_c": cents(F("amount"))}

@@ -5,6 +5,7 @@ does not grow with the number of deals."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from compensation import bulk
@@ -69,11 +70,13 @@ def _nullable_cents(values: pd.Series) -> pd.array:
                      for v in values], dtype="Int64")
 
 
-def _load_deals(start: datetime.date, end: datetime.date
+def _load_deals(start: datetime.date, end: datetime.date, deal_ids: Collection[int] | None
                 ) -> tuple[pd.DataFrame, pd.DataFrame, QuerySet[Deal]]:
     """Won deals with a date in the month, deals cancelled in it, and a queryset of those
-    deals for other reads to join on (two queries)."""
+    deals for other reads to join on (two queries); only `deal_ids` when given."""
     cancellations = DealCancellation.objects.filter(cancel_date__gte=start, cancel_date__lt=end)
+    if deal_ids is not None:
+        cancellations = cancellations.filter(deal_id__in=sorted(deal_ids))
     cancelled = pd.DataFrame.from_records(
         cancellations.values_list("deal_id", "cancel_date", "kind"),
         columns=["deal_id", "cancel_date", "cancel_kind"])
@@ -81,6 +84,8 @@ def _load_deals(start: datetime.date, end: datetime.date
                 | Q(created_date__gte=start, created_date__lt=end))
     source = Deal.objects.filter((Q(status=DealStatus.WON) & in_month)
                                  | Q(pk__in=cancellations.values("deal_id")))
+    if deal_ids is not None:
+        source = source.filter(pk__in=sorted(deal_ids))
     deals = pd.DataFrame.from_records(
         source.order_by("pk")
         .values_list("pk", "external_id", "owner_id", "account_id", "amount", "currency",
@@ -278,9 +283,15 @@ def _credits_of(deals: pd.DataFrame, source: QuerySet[Deal],
 
 
 @transaction.atomic
-def credits_build(*, period: Period, actor: Any = None) -> CreditBuild:
+def credits_build(*, period: Period, actor: Any = None,
+                  deal_ids: Collection[int] | None = None) -> CreditBuild:
     """Credit a fiscal month: replace its credits with those of its won deals (by each deal's
     credit date) and the reversals of deals cancelled in it.
+
+    With `deal_ids`, only those deals' credits in the month are replaced (a deal is credited
+    from its own row, splits, the rules and the team tree alone, so the result is the one a
+    full build gives it); the month's latest build is updated in place and keeps every other
+    deal's credits and issues. A month never built is built whole.
 
     Deals that cannot be credited (no exchange rate, splits not adding up to 100%) are left
     out and listed in the build's issues, never dropped silently.
@@ -293,11 +304,16 @@ def credits_build(*, period: Period, actor: Any = None) -> CreditBuild:
     if period.is_locked:
         raise ValidationError({"period": f"{period} is locked: the credits of a paid period "
                                          "never change."})
+    current = None
+    if deal_ids is not None:
+        current = CreditBuild.objects.filter(period=period).order_by("-built_at", "-pk").first()
+        if current is None:
+            deal_ids = None
     # Periods of a new fiscal year come after the assignments that run into it.
     assignment_periods_ensure(month=period)
     start, end = period.start_date, period.end_date
     issues: list[CreditIssue] = []
-    deals, cancelled, source = _load_deals(start, end)
+    deals, cancelled, source = _load_deals(start, end, deal_ids)
     deals["credit_date"] = _credit_dates(deals)
     deals["amount_cents"] = _cents(deals["amount"])
     deals["margin_cents"] = _nullable_cents(deals["margin"])
@@ -346,9 +362,14 @@ def credits_build(*, period: Period, actor: Any = None) -> CreditBuild:
 
     # Two statements whatever the number of credits (the delete collector would fetch them
     # all and delete in chunks); line items keep their deal when their credit goes.
-    LineItem.objects.filter(credit__period=period).update(credit=None)
     stale = Credit.objects.filter(period=period)
+    if deal_ids is not None:
+        stale = stale.filter(deal_id__in=sorted(deal_ids))
+    LineItem.objects.filter(credit__in=stale.values("pk")).update(credit=None)
     stale._raw_delete(stale.db)
+    if current is not None and deal_ids is not None:
+        _write(current, period, credits, wanted, tenant.currency)
+        return _build_update(current, deal_ids, issues)
     build = CreditBuild.objects.create(
         period=period, built_at=timezone.now(),
         built_by=actor if getattr(actor, "is_authenticated", False) else None,
@@ -356,6 +377,21 @@ def credits_build(*, period: Period, actor: Any = None) -> CreditBuild:
         credit_count=len(credits), issue_count=len(issues),
         issues=[asdict(i) for i in issues])
     _write(build, period, credits, wanted, tenant.currency)
+    return build
+
+
+def _build_update(build: CreditBuild, deal_ids: Collection[int],
+                  issues: list[CreditIssue]) -> CreditBuild:
+    """The month's build after some deals were credited again: their issues replaced, the
+    counts those of the month's credits now."""
+    changed = set(deal_ids)
+    kept = [i for i in build.issues if i.get("deal_id") not in changed]
+    build.issues = kept + [asdict(i) for i in issues]
+    build.issue_count = len(build.issues)
+    counts = Credit.objects.filter(build=build).aggregate(
+        credits=Count("pk"), deals=Count("deal_id", distinct=True))
+    build.credit_count, build.deal_count = counts["credits"], counts["deals"]
+    build.save(update_fields=["issues", "issue_count", "credit_count", "deal_count"])
     return build
 
 

@@ -16,7 +16,7 @@ import hashlib
 import logging
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -47,6 +47,7 @@ from compensation.models import (
     PayeePeriodResult,
     PlanVersion,
     PlanVersionComponent,
+    RunScope,
     RunStatus,
 )
 from compensation.selectors import (
@@ -170,8 +171,19 @@ def _adjustments(months: Sequence[Period]) -> pd.DataFrame:
     })
 
 
-def run_inputs(*, tenant: Tenant, period: Period) -> RunInputs:
-    """Read every input of a run of `period` (a constant number of queries, credits by COPY)."""
+def _only(frame: pd.DataFrame, payee_ids: Collection[int] | None) -> pd.DataFrame:
+    if payee_ids is None or not len(frame):
+        return frame
+    return frame[frame["payee_id"].isin(list(payee_ids))].reset_index(drop=True)
+
+
+def run_inputs(*, tenant: Tenant, period: Period,
+               payee_ids: Collection[int] | None = None) -> RunInputs:
+    """Read every input of a run of `period` (a constant number of queries, credits by COPY).
+
+    With `payee_ids`, only those payees' inputs: payees are independent in the engine, so their
+    results are the ones a run of everyone would give them.
+    """
     months = months_of(period)
     if not months:
         raise ValidationError(f"{period} has no fiscal months; generate the periods first.")
@@ -185,24 +197,27 @@ def run_inputs(*, tenant: Tenant, period: Period) -> RunInputs:
     keys = {m.pk: period_key(m.start_date) for m in year_months}
     last_key = keys[year_months[-1].pk]
 
-    assignments = assignments_frame(period=year)
+    assignments = _only(assignments_frame(period=year), payee_ids)
     assignments = assignments[assignments["period"] <= last_key].reset_index(drop=True)
     versions = list(versions_of_period(period=year).order_by("plan__code", "number"))
     used = set(assignments["plan"])
     versions = [v for v in versions if v.engine_key in used]
     plans = engine_plans(versions=versions)
     credits = bulk.read_credits(month_ids=list(keys), period_keys=keys,
-                                needed=columns_needed(plans))
+                                needed=columns_needed(plans), payee_ids=payee_ids)
     cancellations = cancellations_frame(period=year)
     if len(cancellations):
         cancellations = cancellations[cancellations["period"] <= last_key]
+        if payee_ids is not None:  # events follow the deals the payees hold credits for
+            cancellations = cancellations[cancellations["deal_id"].isin(credits["deal_id"])]
     inputs = RunInputs(
         period=period, months=months, year_months=year_months, calendar=calendar,
         versions=versions, plans=plans, credits=credits,
-        quotas=_quotas(year_months), assignments=assignments,
+        quotas=_only(_quotas(year_months), payee_ids), assignments=assignments,
         cancellations=cancellations.reset_index(drop=True),
-        opening_balances=_opening_balances(year_months[0]), adjustments=_adjustments(months),
-        mbo_scores=mbo_scores_frame(period=year),
+        opening_balances=_only(_opening_balances(year_months[0]), payee_ids),
+        adjustments=_only(_adjustments(months), payee_ids),
+        mbo_scores=_only(mbo_scores_frame(period=year), payee_ids),
     )
     inputs.counts = {"credits": len(credits), "quotas": len(inputs.quotas),
                      "assignments": len(assignments), "cancellations": len(cancellations),
@@ -450,25 +465,36 @@ RESULT_COLUMNS = [
 ]
 
 
-def _replace_results(*, tenant: Tenant, months: Sequence[Period]) -> None:
-    """Delete the months' lines and results (a dispute keeps its deal and period, not the line)."""
+def _replace_results(*, tenant: Tenant, months: Sequence[Period],
+                     payee_ids: Collection[int] | None = None) -> None:
+    """Delete the months' lines and results (a dispute keeps its deal and period, not the line),
+    or only those of `payee_ids`."""
     month_ids = [m.pk for m in months]
-    Dispute.objects.filter(line_item__period_id__in=month_ids).update(line_item=None)
+    disputes = Dispute.objects.filter(line_item__period_id__in=month_ids)
+    if payee_ids is not None:
+        disputes = disputes.filter(line_item__payee_id__in=sorted(payee_ids))
+    disputes.update(line_item=None)
     # Row by row, Django's delete() would load a million lines to cascade nothing.
+    where = f"tenant_id = %s AND period_id IN ({', '.join(['%s'] * len(month_ids))})"
+    params: list[Any] = [tenant.pk, *month_ids]
+    if payee_ids is not None:
+        payees = sorted(payee_ids) or [0]
+        where += f" AND payee_id IN ({', '.join(['%s'] * len(payees))})"
+        params.extend(payees)
     for model in (LineItem, PayeePeriodResult):
-        table = model._meta.db_table
         with connection.cursor() as cursor:
-            placeholders = ", ".join(["%s"] * len(month_ids))
             cursor.execute(
-                f'DELETE FROM "{table}" WHERE tenant_id = %s '  # noqa: S608
-                f"AND period_id IN ({placeholders})",
-                [tenant.pk, *month_ids],
+                f'DELETE FROM "{model._meta.db_table}" WHERE {where}',  # noqa: S608
+                params,
             )
 
 
 def _write_balances(*, run: CalculationRun, balances: pd.DataFrame, month: Period,
-                    ids: _Ids) -> None:
-    DrawBalance.objects.filter(period=month).delete()
+                    ids: _Ids, payee_ids: Collection[int] | None = None) -> None:
+    stale = DrawBalance.objects.filter(period=month)
+    if payee_ids is not None:
+        stale = stale.filter(payee_id__in=sorted(payee_ids))
+    stale.delete()
     by_code = {code: component_id for (_, code), component_id in ids.component.items()}
     DrawBalance.objects.bulk_create([
         DrawBalance(payee_id=int(row.payee_id), component_id=by_code[row.component],
@@ -500,14 +526,22 @@ def calculation_run(
     tenant: Tenant,
     period: Period,
     actor: Any = None,
+    payee_ids: Collection[int] | None = None,
+    prepare: Callable[[Sequence[Period]], None] | None = None,
+    strict: bool = False,
     after_lines: Callable[[CalculationRun], None] | None = None,
 ) -> CalculationRun:
     """Calculate `period` and replace the results of its months; returns the run.
 
+    Reached through compensation.services.recompute, which builds the credits first (in
+    `prepare`, called with the months once they are locked, inside the run's transaction).
+    `payee_ids` recalculates only those payees and leaves everyone else's results as they are.
+
     Raises PeriodLockedError for a locked period (nothing is written). Any other failure is
-    recorded on the run (status failed, with the error) and leaves earlier results untouched;
-    a lock wait that times out is raised, so a task can retry it. `after_lines` is called once
-    the new lines are written (tests use it to fail half-way).
+    recorded on the run (status failed, with the error) and leaves earlier results untouched,
+    or, when `strict`, is raised for the caller to roll back with its own work; a lock wait that
+    times out is raised, so a task can retry it. `after_lines` is called once the new lines are
+    written (tests use it to fail half-way).
     """
     if not connection.in_atomic_block:
         raise RunNotInTransactionError("run calculation_run inside tenant_context(tenant)")
@@ -517,6 +551,7 @@ def calculation_run(
     run = CalculationRun.objects.create(
         period=period, status=RunStatus.RUNNING, requested_at=now, started_at=now,
         requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+        scope=RunScope.FULL if payee_ids is None else RunScope.PAYEES,
     )
     started = time.perf_counter()
     try:
@@ -525,20 +560,27 @@ def calculation_run(
             # Locked between our check and the lock? The lock serialises runs, not finance.
             fresh = list(Period.objects.filter(pk__in=[p.pk for p in (period, *months)]))
             _check_open(period, fresh)
-            _execute(run=run, tenant=tenant, period=period, after_lines=after_lines,
-                     started=started)
+            if prepare is not None:
+                prepare(months)
+            _execute(run=run, tenant=tenant, period=period, payee_ids=payee_ids,
+                     after_lines=after_lines, started=started)
     except PeriodLockedError:
         raise
     except Exception as exc:
-        if _is_lock_timeout(exc):
+        if strict or _is_lock_timeout(exc):
             raise
-        logger.warning("calculation run %s of %s failed: %s", run.pk, period, exc)
-        run.status = RunStatus.FAILED
-        run.finished_at = timezone.now()
-        run.error = _error_text(exc)
-        run.inputs = {**run.inputs, "seconds": round(time.perf_counter() - started, 3)}
-        run.save(update_fields=["status", "finished_at", "error", "inputs"])
+        run_failed(run=run, error=exc, seconds=time.perf_counter() - started)
     return run
+
+
+def run_failed(*, run: CalculationRun, error: BaseException, seconds: float) -> None:
+    """Record why a run failed; its months keep the results they had."""
+    logger.warning("calculation run %s of %s failed: %s", run.pk, run.period, error)
+    run.status = RunStatus.FAILED
+    run.finished_at = timezone.now()
+    run.error = _error_text(error)
+    run.inputs = {**run.inputs, "seconds": round(seconds, 3)}
+    run.save(update_fields=["status", "finished_at", "error", "inputs"])
 
 
 def _is_lock_timeout(exc: BaseException) -> bool:
@@ -639,10 +681,11 @@ def _payee_groups(inputs: RunInputs, per_group: int | None = None) -> list[RunIn
 
 
 def _execute(*, run: CalculationRun, tenant: Tenant, period: Period,
+             payee_ids: Collection[int] | None,
              after_lines: Callable[[CalculationRun], None] | None, started: float) -> None:
     timings: dict[str, float] = {}
     mark = time.perf_counter()
-    inputs = run_inputs(tenant=tenant, period=period)
+    inputs = run_inputs(tenant=tenant, period=period, payee_ids=payee_ids)
     timings["read"] = time.perf_counter() - mark
 
     keys = {m.pk: period_key(m.start_date) for m in inputs.months}
@@ -666,7 +709,7 @@ def _execute(*, run: CalculationRun, tenant: Tenant, period: Period,
                      for part in _payee_groups(inputs)]
         try:
             mark = time.perf_counter()
-            _replace_results(tenant=tenant, months=inputs.months)
+            _replace_results(tenant=tenant, months=inputs.months, payee_ids=payee_ids)
             timings["delete"] = time.perf_counter() - mark
             while computing:  # popped, so a written group's rows can be freed
                 computed = computing.pop(0).result()
@@ -689,14 +732,15 @@ def _execute(*, run: CalculationRun, tenant: Tenant, period: Period,
         after_lines(run)
     mark = time.perf_counter()
     _write_balances(run=run, balances=pd.concat(balances, ignore_index=True),
-                    month=inputs.months[-1], ids=ids)
+                    month=inputs.months[-1], ids=ids, payee_ids=payee_ids)
     timings["write"] += time.perf_counter() - mark
     # A deal's event (a cancellation before its close, say) is reported by every group that
     # holds one of its credits.
     found = pd.concat(issues, ignore_index=True).drop_duplicates(ignore_index=True)
 
-    CalculationRun.objects.filter(period=period, status=RunStatus.SUCCEEDED).exclude(
-        pk=run.pk).update(status=RunStatus.SUPERSEDED)
+    if payee_ids is None:  # a run of some payees leaves the others on the run before
+        CalculationRun.objects.filter(period=period, status=RunStatus.SUCCEEDED).exclude(
+            pk=run.pk).update(status=RunStatus.SUPERSEDED)
     run.status = RunStatus.SUCCEEDED
     run.finished_at = timezone.now()
     run.inputs_fingerprint = inputs.fingerprint()
@@ -706,6 +750,7 @@ def _execute(*, run: CalculationRun, tenant: Tenant, period: Period,
         "plan_versions": [str(v) for v in inputs.versions],
         "counts": inputs.counts,
         "payees": results_written,
+        **({} if payee_ids is None else {"payee_ids": sorted(int(p) for p in payee_ids)}),
         "seconds": round(time.perf_counter() - started, 3),
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
@@ -714,36 +759,6 @@ def _execute(*, run: CalculationRun, tenant: Tenant, period: Period,
     run.issues = _issues(found)
     run.error = ""
     run.save()
-
-
-def periods_to_recompute(*, on: datetime.date) -> list[Period]:
-    """Open months from the start of the fiscal year holding `on` through the month holding it."""
-    current = Period.objects.filter(kind=PeriodKind.MONTH, start_date__lte=on,
-                                    end_date__gt=on).first()
-    if current is None:
-        return []
-    return list(Period.objects.filter(kind=PeriodKind.MONTH, fiscal_year=current.fiscal_year,
-                                      start_date__lte=current.start_date)
-                .exclude(status="locked").order_by("start_date"))
-
-
-def calculate_years(*, tenant: Tenant, through: datetime.date,
-                    actor: Any = None) -> list[CalculationRun]:
-    """One run per fiscal year that has plan assignments and starts by `through`, oldest first
-    (what seed_demo does so every rep has statements); locked years are left as they are."""
-    from compensation.models import AssignmentPeriod
-
-    years = Period.objects.filter(
-        kind=PeriodKind.YEAR, start_date__lte=through,
-        fiscal_year__in=AssignmentPeriod.objects.values("period__fiscal_year"),
-    ).order_by("start_date")
-    runs = []
-    for year in years:
-        try:
-            runs.append(calculation_run(tenant=tenant, period=year, actor=actor))
-        except PeriodLockedError:
-            continue
-    return runs
 
 
 def run_duration(run: CalculationRun) -> datetime.timedelta | None:
@@ -755,9 +770,8 @@ def run_duration(run: CalculationRun) -> datetime.timedelta | None:
 __all__ = [
     "PeriodLockedError",
     "RunInputs",
-    "calculate_years",
     "calculation_run",
     "lock_months",
-    "periods_to_recompute",
+    "run_failed",
     "run_inputs",
 ]
