@@ -8,6 +8,7 @@ class CompensationConfig(AppConfig):
     def ready(self) -> None:
         from quotas.credits import set_credit_source
 
+        from . import tasks  # noqa: F401 - connects the receivers that send recomputes
         from .attainment import CompensationCredits
 
         # Attainment everywhere (quota pages, team views) counts what crediting credited.

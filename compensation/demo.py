@@ -25,12 +25,11 @@ from compensation.engine.plans import (
 )
 from spm.crm.models import Lead
 from spm.org.calendar import fiscal_year_of, fiscal_year_start
-from spm.org.models import Period, PeriodKind, Person, SellerRole, TeamMembership
+from spm.org.models import Person, SellerRole, TeamMembership
 
 from .models import CompPlan, CreditRule, CreditTarget, PlanAssignment
 from .services import (
     assignment_periods_refresh,
-    credits_build,
     plan_version_import,
     plan_version_publish,
 )
@@ -140,15 +139,6 @@ def build_compensation(ctx: DemoContext) -> None:
     PlanAssignment.objects.bulk_create(rows)
     assignment_periods_refresh()
 
-    months = Period.objects.filter(kind=PeriodKind.MONTH, start_date__gte=first_day,
-                                   start_date__lte=spec.as_of).order_by("start_date")
-    credits = issues = 0
-    for month in months:
-        build = credits_build(period=month, actor=ctx.users.get("admin"))
-        credits += build.credit_count
-        issues += build.issue_count
+    # Credits are built by the calculation step, the one road from deals to statements.
     ctx.counts["comp plans"] = len(plans)
     ctx.counts["plan assignments"] = len(rows)
-    ctx.counts["credits"] = credits
-    if issues:
-        ctx.counts["crediting issues"] = issues

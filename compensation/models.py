@@ -939,6 +939,11 @@ class RunStatus(models.TextChoices):
     SUPERSEDED = "superseded", "Superseded"
 
 
+class RunScope(models.TextChoices):
+    FULL = "full", "Every payee"
+    PAYEES = "payees", "Payees a change touched"
+
+
 class CalculationRun(TenantModel):
     """One calculation of a period (and the months inside it): who asked, when, on what inputs.
 
@@ -961,6 +966,9 @@ class CalculationRun(TenantModel):
     total_amount = models.DecimalField(**MONEY, default=Decimal("0.00"))
     issues = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
+    # A change recomputes only the payees it touched (their ids are in `inputs`); the nightly
+    # and the Recalculate button recompute everyone and are the authority.
+    scope = models.CharField(max_length=8, choices=RunScope.choices, default=RunScope.FULL)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
@@ -968,6 +976,30 @@ class CalculationRun(TenantModel):
 
     def __str__(self) -> str:
         return f"Run {self.pk} of {self.period} ({self.status})"
+
+
+class RecomputeRequest(TenantModel):
+    """A change waiting to reach the statements: a deal, a payee, or everything.
+
+    Written in the transaction of the change itself, so a change that rolls back (an import's
+    preview) asks for nothing, and one that commits cannot be lost if the broker is down: the
+    next recompute finds it. The recompute deletes the rows it applied.
+    """
+
+    # Plain ids, not foreign keys: a deleted deal still needs its old credits taken away.
+    deal_id = models.BigIntegerField(null=True, blank=True)
+    payee_id = models.BigIntegerField(null=True, blank=True)
+    everything = models.BooleanField(default=False)
+    reason = models.CharField(max_length=64, blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "id"])]
+
+    def __str__(self) -> str:
+        what = ("everything" if self.everything else
+                f"deal {self.deal_id}" if self.deal_id else f"payee {self.payee_id}")
+        return f"Recompute {what} ({self.reason})"
 
 
 class LineItem(TenantModel):

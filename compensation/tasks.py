@@ -1,44 +1,70 @@
-"""Celery tasks of compensation: recompute one (tenant, period), the scheduled recompute of open
-months, and the debounced recompute after an import or an API change.
+"""Celery tasks of compensation and the changes that send them: every recompute goes through
+compensation.services.recompute.
 
-Each task is a thin wrapper over compensation.services.runs.calculation_run, which is
-idempotent (a rerun replaces the results) and serialised per month by an advisory lock.
+- `recompute_pending`: applies the changes waiting in RecomputeRequest rows, for the deals,
+  payees and months they touch; sent once a change commits, so a statement is current within a
+  second, and a burst of changes is applied together by the one task already on its way.
+- `recompute_period`: everyone in one period (the Recalculate button).
+- `recompute_open_periods`: the nightly run of every open month, the authority.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
-from django.utils import timezone
 
-from compensation.models import MboScore
-from spm.crm.models import ImportBatch, ImportStatus
+from compensation.models import (
+    Adjustment,
+    Component,
+    CreditRule,
+    DealCancellation,
+    DealSplit,
+    ExchangeRate,
+    MboScore,
+    PlanAssignment,
+    PlanVersion,
+    PlanVersionComponent,
+    VersionStatus,
+)
+from quotas.models import Quota
+from quotas.selectors import tenant_today
+from spm.crm.models import Deal
 from spm.crm.signals import deals_changed
+from spm.org.models import Team, TeamMembership
 from spm.tasks import dispatch_on_commit, tenant_task
+from spm.tenancy.context import tenant_context
 from spm.tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
 
-# A burst of changes (an import of many batches, an API sync) should cause one recompute: the
-# first change schedules it this many seconds ahead, and later ones within the window join it.
-DEBOUNCE_SECONDS = 120
-_DEBOUNCE_KEY = "comp:recompute-pending:{tenant_id}"
+# The task sent for a change waits this long, so the changes of one burst (an API client saving
+# deals one by one) reach it together; later ones join the task already on its way.
+COALESCE_SECONDS = getattr(settings, "RECOMPUTE_COALESCE_SECONDS", 0.2)
+# How long a sent task counts as on its way: past this it is presumed lost and the next change
+# sends another (the requests themselves wait in the database, so nothing is lost either way).
+_PENDING_TTL = 120
+_PENDING_KEY = "comp:recompute-pending:{tenant_id}"
 
 
 @tenant_task(name="compensation.recompute_period", idempotent=True, soft_time_limit=540,
              time_limit=600)
 def recompute_period(*, tenant: Tenant, period_id: int, user_id: int | None = None) -> str | None:
-    """Calculate one period of the tenant; returns the run's status (None if the period is gone).
+    """Recompute one period of the tenant for everyone; returns the run's status (None if the
+    period is gone).
 
     A locked period is skipped with a log line: it is final, and a retry could never succeed.
     """
     from django.contrib.auth import get_user_model
 
-    from compensation.services.runs import PeriodLockedError, calculation_run
+    from compensation.services.recompute import period_recompute
+    from compensation.services.runs import PeriodLockedError
     from spm.org.models import Period
 
     period = Period.objects.filter(pk=period_id).first()
@@ -47,81 +73,144 @@ def recompute_period(*, tenant: Tenant, period_id: int, user_id: int | None = No
         return None
     actor = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     try:
-        run = calculation_run(tenant=tenant, period=period, actor=actor)
+        run = period_recompute(period=period, actor=actor)
     except PeriodLockedError as exc:
         logger.info("recompute skipped: %s", "; ".join(exc.messages))
         return "locked"
     return run.status
 
 
-def _send_open_periods(tenant: Tenant) -> int:
-    from compensation.services.runs import periods_to_recompute
-
-    periods = periods_to_recompute(on=timezone.localdate())
-    for period in periods:
-        dispatch_on_commit(recompute_period, tenant=tenant, period_id=period.pk)
-    return len(periods)
-
-
 @tenant_task(name="compensation.recompute_open_periods", idempotent=True)
 def recompute_open_periods(*, tenant: Tenant) -> int:
-    """Send one recompute per open month of the current fiscal year up to today.
+    """Send one recompute of everyone per open month of the current fiscal year up to today.
 
     Beat sends this to every tenant through spm.tasks.fan_out_to_tenants (settings).
     """
-    return _send_open_periods(tenant)
+    from compensation.services.recompute import open_months
+
+    months = open_months(on=tenant_today())
+    for month in months:
+        dispatch_on_commit(recompute_period, tenant=tenant, period_id=month.pk)
+    return len(months)
 
 
-@tenant_task(name="compensation.recompute_after_change", idempotent=True)
-def recompute_after_change(*, tenant: Tenant) -> int:
-    """The debounced recompute: clear the pending mark, then recompute the open months."""
-    cache.delete(_DEBOUNCE_KEY.format(tenant_id=tenant.pk))
-    return _send_open_periods(tenant)
+@tenant_task(name="compensation.recompute_pending", idempotent=True, soft_time_limit=540,
+             time_limit=600)
+def recompute_pending(*, tenant: Tenant) -> int:
+    """Apply the tenant's waiting changes; returns how many requests were applied."""
+    from compensation.services.recompute import recompute_pending as apply_pending
+
+    # Cleared first: a change committed from now on sends a task of its own, while those
+    # already committed are read below.
+    cache.delete(_PENDING_KEY.format(tenant_id=tenant.pk))
+    outcome = apply_pending()
+    if outcome.failed is not None:
+        logger.warning("recompute of %s changes failed: %s", outcome.requests,
+                       outcome.failed.error)
+        return 0
+    return outcome.requests
 
 
-def schedule_recompute(*, tenant: Tenant | int, countdown: int = DEBOUNCE_SECONDS) -> bool:
-    """Ask for a recompute of the tenant's open months after data changed; True if one was sent.
+def recompute_soon(*, tenant: Tenant | int, deal_ids: Iterable[int] = (),
+                   payee_ids: Iterable[int] = (), everything: bool = False,
+                   reason: str = "") -> bool:
+    """Record a change in the current transaction (the active tenant's) and send the recompute
+    once it commits; True if anything was recorded. A rolled-back change sends nothing."""
+    from compensation.services.recompute import recompute_request
 
-    Only the first call in a window sends a task (the cache's add() is atomic); the others
-    are folded into it, so an import of fifty batches recomputes once. Sent on commit, so a
-    rolled-back change schedules nothing.
-    """
-    tenant_id = tenant if isinstance(tenant, int) else tenant.pk
-    if not cache.add(_DEBOUNCE_KEY.format(tenant_id=tenant_id), True, timeout=countdown + 60):
+    if not recompute_request(deal_ids=deal_ids, payee_ids=payee_ids, everything=everything,
+                             reason=reason):
         return False
-    _dispatch_later(tenant_id, countdown)
+    tenant_id = tenant if isinstance(tenant, int) else tenant.pk
+    transaction.on_commit(lambda: send_pending(tenant_id))
     return True
 
 
-def _dispatch_later(tenant_id: int, countdown: int) -> None:
-    from django.db import transaction
+def send_pending(tenant_id: int, countdown: float | None = None) -> bool:
+    """Send the tenant's recompute unless one is already on its way; True if sent."""
+    if not cache.add(_PENDING_KEY.format(tenant_id=tenant_id), True, timeout=_PENDING_TTL):
+        return False
+    options: dict[str, Any] = {}
+    queue = getattr(settings, "RECOMPUTE_QUEUE", None)
+    if queue:
+        options["queue"] = queue
+    recompute_pending.apply_async(
+        kwargs={"tenant_id": tenant_id},
+        countdown=COALESCE_SECONDS if countdown is None else countdown, **options)
+    return True
 
-    def send() -> None:
-        recompute_after_change.apply_async(kwargs={"tenant_id": tenant_id}, countdown=countdown)
 
-    transaction.on_commit(send)
+def enqueue_recompute(*, tenant: Tenant, period_id: int, user: Any = None) -> None:
+    """Recompute a period for everyone once the current transaction commits (eager without
+    Redis)."""
+    user_id = user.pk if getattr(user, "is_authenticated", False) else None
+    dispatch_on_commit(recompute_period, tenant=tenant, period_id=period_id, user_id=user_id)
+
+
+# ---- the changes ---------------------------------------------------------------------------
 
 
 @receiver(deals_changed, dispatch_uid="compensation-recompute-after-deal-changes")
-def _recompute_after_deal_changes(sender: type, tenant: Tenant, **kwargs: Any) -> None:
-    # Deals pushed by the API or a script; a burst of batches is folded into one recompute.
-    schedule_recompute(tenant=tenant)
+def _after_deal_changes(sender: type, tenant: Tenant, deal_ids: Iterable[int] = (),
+                        **kwargs: Any) -> None:
+    # Sent once the deals committed (an import applied, the API): its own transaction.
+    with tenant_context(tenant):
+        recompute_soon(tenant=tenant, deal_ids=deal_ids, reason="deals changed")
 
 
-@receiver(post_save, sender=ImportBatch, dispatch_uid="compensation-recompute-after-import")
-def _recompute_after_import(sender: type, instance: ImportBatch, **kwargs: Any) -> None:
-    if instance.status == ImportStatus.APPLIED:
-        schedule_recompute(tenant=instance.tenant_id)
+@receiver(post_save, sender=Deal, dispatch_uid="compensation-recompute-after-deal-save")
+@receiver(post_delete, sender=Deal, dispatch_uid="compensation-recompute-after-deal-delete")
+def _after_deal_save(sender: type, instance: Deal, **kwargs: Any) -> None:
+    # One deal saved by a page or the admin (bulk writes send deals_changed instead).
+    recompute_soon(tenant=instance.tenant_id, deal_ids=[instance.pk], reason="deal edited")
+
+
+@receiver(post_save, sender=DealSplit, dispatch_uid="compensation-recompute-after-split")
+@receiver(post_delete, sender=DealSplit, dispatch_uid="compensation-recompute-after-unsplit")
+@receiver(post_save, sender=DealCancellation, dispatch_uid="compensation-recompute-after-cancel")
+@receiver(post_delete, sender=DealCancellation,
+          dispatch_uid="compensation-recompute-after-uncancel")
+def _after_deal_detail(sender: type, instance: DealSplit | DealCancellation,
+                       **kwargs: Any) -> None:
+    recompute_soon(tenant=instance.tenant_id, deal_ids=[instance.deal_id],
+                   reason=f"{sender._meta.verbose_name} changed")
+
+
+@receiver(post_save, sender=PlanAssignment, dispatch_uid="compensation-recompute-after-assign")
+@receiver(post_delete, sender=PlanAssignment,
+          dispatch_uid="compensation-recompute-after-unassign")
+@receiver(post_save, sender=Quota, dispatch_uid="compensation-recompute-after-quota")
+@receiver(post_delete, sender=Quota, dispatch_uid="compensation-recompute-after-quota-delete")
+def _after_person_terms(sender: type, instance: PlanAssignment | Quota, **kwargs: Any) -> None:
+    recompute_soon(tenant=instance.tenant_id, payee_ids=[instance.person_id],
+                   reason=f"{sender._meta.verbose_name} changed")
 
 
 @receiver(post_save, sender=MboScore, dispatch_uid="compensation-recompute-after-mbo-score")
 @receiver(post_delete, sender=MboScore, dispatch_uid="compensation-recompute-after-mbo-clear")
-def _recompute_after_mbo_score(sender: type, instance: MboScore, **kwargs: Any) -> None:
-    # A manager scoring a team one person at a time is one recompute, like an import.
-    schedule_recompute(tenant=instance.tenant_id)
+@receiver(post_save, sender=Adjustment, dispatch_uid="compensation-recompute-after-adjustment")
+@receiver(post_delete, sender=Adjustment,
+          dispatch_uid="compensation-recompute-after-adjustment-delete")
+def _after_payee_input(sender: type, instance: MboScore | Adjustment, **kwargs: Any) -> None:
+    recompute_soon(tenant=instance.tenant_id, payee_ids=[instance.payee_id],
+                   reason=f"{sender._meta.verbose_name} changed")
 
 
-def enqueue_recompute(*, tenant: Tenant, period_id: int, user: Any = None) -> None:
-    """Recompute a period once the current transaction commits (eager without Redis)."""
-    user_id = user.pk if getattr(user, "is_authenticated", False) else None
-    dispatch_on_commit(recompute_period, tenant=tenant, period_id=period_id, user_id=user_id)
+_EVERYONE = (CreditRule, ExchangeRate, PlanVersion, PlanVersionComponent, Component, Team,
+             TeamMembership)
+
+
+def _after_shared_input(sender: type, instance: Any, **kwargs: Any) -> None:
+    # Rules, rates, plans and the team tree reach every payee (roll-ups follow the tree). A
+    # draft plan version pays nobody until it is published.
+    if isinstance(instance, PlanVersion) and instance.status == VersionStatus.DRAFT:
+        return
+    recompute_soon(tenant=instance.tenant_id, everything=True,
+                   reason=f"{sender._meta.verbose_name} changed")
+
+
+for _model in _EVERYONE:
+    post_save.connect(_after_shared_input, sender=_model,
+                      dispatch_uid=f"compensation-recompute-after-{_model.__name__}-save")
+    post_delete.connect(_after_shared_input, sender=_model,
+                        dispatch_uid=f"compensation-recompute-after-{_model.__name__}-delete")

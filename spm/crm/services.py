@@ -188,9 +188,12 @@ def deals_upsert(
         batch_size=batch_size,
     )
     if plan.creates or plan.updates:
-        deals_changed.send(
-            sender=Deal, tenant=tenant, created=len(plan.creates), updated=len(plan.updates)
-        )
+        changed = [ids[values["external_id"]] for _, values in plan.creates]
+        changed += [pk for _, pk, _, _ in plan.updates]
+        created, updated = len(plan.creates), len(plan.updates)
+        # On commit only: a rehearsal (an import's preview) rolls back and tells nobody.
+        transaction.on_commit(lambda: deals_changed.send(
+            sender=Deal, tenant=tenant, created=created, updated=updated, deal_ids=changed))
     return UpsertResult(
         created=len(plan.creates),
         updated=len(plan.updates),

@@ -2,6 +2,6 @@
 
 from django.dispatch import Signal
 
-#: Sent after deals were created or changed (by the API, an import or a script), on the
-#: sender's transaction; keyword arguments: tenant, created, updated.
+#: Sent once deals created or changed in bulk (by the API, an import or a script) have committed,
+#: never for a write that rolls back; keyword arguments: tenant, created, updated, deal_ids.
 deals_changed = Signal()

@@ -20,9 +20,11 @@ import pandas as pd
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Sum
 
 from compensation.demo import build_compensation
-from compensation.services.runs import calculate_years
+from compensation.models import CreditBuild
+from compensation.services.recompute import calculate_years, recompute_requests_muted
 from planning.demo import build_sales_plans
 from quotas.demo import build_quota_plan
 from spm.crm.models import Account, Activity, Deal, DealStageHistory, Lead, Stage
@@ -336,6 +338,10 @@ def run_calculations(ctx: DemoContext) -> None:
     """Statements for every seller: one calculation run per fiscal year up to the as-of date."""
     ctx.flush()
     runs = calculate_years(tenant=ctx.tenant, through=ctx.spec.as_of, actor=ctx.users.get("admin"))
+    builds = CreditBuild.objects.aggregate(credits=Sum("credit_count"), issues=Sum("issue_count"))
+    ctx.counts["credits"] = builds["credits"] or 0
+    if builds["issues"]:
+        ctx.counts["crediting issues"] = builds["issues"]
     ctx.counts["calculation runs"] = len(runs)
     ctx.counts["statement lines"] = sum(run.line_count or 0 for run in runs)
 
@@ -363,18 +369,20 @@ STEPS: list[Step] = [
 
 def run_steps(ctx: DemoContext, steps: list[Step] | None = None) -> DemoContext:
     """Run the steps inside the active tenant, timing each (a step's time includes waiting for
-    earlier writes it depends on)."""
+    earlier writes it depends on). The steps record no recompute requests: the last one
+    calculates everything they wrote."""
     try:
-        for step in steps if steps is not None else STEPS:
+        with recompute_requests_muted():
+            for step in steps if steps is not None else STEPS:
+                started = time.perf_counter()
+                if not getattr(step, "frames_only", False):
+                    ctx.flush()
+                step(ctx)
+                ctx.timings[step.__name__] = time.perf_counter() - started
+                ctx.log(f"  {step.__name__:<22} {ctx.timings[step.__name__]:6.2f} s")
             started = time.perf_counter()
-            if not getattr(step, "frames_only", False):
-                ctx.flush()
-            step(ctx)
-            ctx.timings[step.__name__] = time.perf_counter() - started
-            ctx.log(f"  {step.__name__:<22} {ctx.timings[step.__name__]:6.2f} s")
-        started = time.perf_counter()
-        ctx.flush()
-        ctx.log(f"  {'(writes finishing)':<22} {time.perf_counter() - started:6.2f} s")
+            ctx.flush()
+            ctx.log(f"  {'(writes finishing)':<22} {time.perf_counter() - started:6.2f} s")
     finally:
         if ctx.writer is not None:
             ctx.writer.close()

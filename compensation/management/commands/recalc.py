@@ -6,10 +6,11 @@ import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
 from compensation.models import RunStatus
-from compensation.services.runs import PeriodLockedError, calculation_run, periods_to_recompute
+from compensation.services.recompute import open_months, period_recompute
+from compensation.services.runs import PeriodLockedError
+from quotas.selectors import tenant_today
 from spm.org.models import Period, PeriodKind
 from spm.tenancy.context import tenant_context
 from spm.tenancy.models import Tenant
@@ -35,8 +36,9 @@ def find_period(key: str) -> Period | None:
 
 
 class Command(BaseCommand):
-    help = ("Calculate commissions for a period of a tenant (a month such as 2026-03, a quarter "
-            "FY2026-Q1 or a year FY2026), or for every open month of the current fiscal year.")
+    help = ("Recompute commissions now: build the credits of a period of a tenant (a month such "
+            "as 2026-03, a quarter FY2026-Q1 or a year FY2026), or of every open month of the "
+            "current fiscal year, from its deals, then calculate everyone's results.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", required=True, help="Tenant slug.")
@@ -52,7 +54,7 @@ class Command(BaseCommand):
         failed = 0
         with tenant_context(tenant):
             if options["open"]:
-                periods = periods_to_recompute(on=timezone.localdate())
+                periods = open_months(on=tenant_today())
                 if not periods:
                     self.stdout.write("No open months this fiscal year: nothing to calculate.")
             else:
@@ -66,7 +68,7 @@ class Command(BaseCommand):
             # One transaction per period: a failure keeps the periods already calculated.
             with tenant_context(tenant):
                 try:
-                    run = calculation_run(tenant=tenant, period=period, actor=None)
+                    run = period_recompute(period=period, actor=None)
                 except PeriodLockedError as exc:
                     raise CommandError("; ".join(exc.messages)) from exc
                 seconds = run.inputs.get("seconds", 0)
