@@ -224,16 +224,25 @@ def test_a_lead_answered_before_it_was_created_is_rejected(api_a, world_a):
     assert body["rows"]["0"]["first_response_at"] == ["Is before the lead was created."]
 
 
-def test_pushed_deal_changes_schedule_one_commission_recompute(
-    api_a, tenant_a, world_a, monkeypatch
+def test_pushed_deal_changes_ask_for_a_recompute_of_those_deals_once_committed(
+    api_a, tenant_a, world_a, monkeypatch, django_capture_on_commit_callbacks
 ):
     from compensation import tasks
+    from compensation.models import RecomputeRequest
 
-    scheduled: list[int] = []
-    monkeypatch.setattr(tasks, "schedule_recompute",
-                        lambda *, tenant, **kw: scheduled.append(tenant.pk) or True)
-    assert post(api_a, "deals", [deal_row("D-300")])[0] == 200
-    assert scheduled == [tenant_a.pk]
+    sent: list[int] = []
+    monkeypatch.setattr(tasks, "send_pending",
+                        lambda tenant_id, countdown=None: sent.append(tenant_id) or True)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(api_a, "deals", [deal_row("D-300")])[0] == 200
+    with tenant_context(tenant_a):
+        requested = list(RecomputeRequest.objects.values_list("deal_id", flat=True))
+        deal = Deal.objects.get(external_id="D-300")
+    assert requested == [deal.pk]
+    assert sent == [tenant_a.pk]
     # Re-sending the same rows changes nothing, so nothing needs recomputing.
-    assert post(api_a, "deals", [deal_row("D-300")])[0] == 200
-    assert scheduled == [tenant_a.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(api_a, "deals", [deal_row("D-300")])[0] == 200
+    assert sent == [tenant_a.pk]
+
+

@@ -9,9 +9,9 @@ import pytest
 from django.db.models import Sum
 
 from compensation.models import CalculationRun, LineItem, PayeePeriodResult, RunStatus
+from compensation.services.recompute import calculate_years
 from compensation.services.runs import (
     PeriodLockedError,
-    calculate_years,
     calculation_run,
     run_inputs,
 )

@@ -56,22 +56,38 @@ def test_the_task_is_idempotent_and_late_acknowledged():
     assert tasks.recompute_period.reject_on_worker_lost is True
 
 
-def test_a_burst_of_changes_schedules_one_recompute(tenant_a, django_capture_on_commit_callbacks):
+def test_a_recorded_change_sends_one_task_until_that_task_starts(
+        tenant_a, django_capture_on_commit_callbacks, monkeypatch):
     cache.clear()
-    with django_capture_on_commit_callbacks() as callbacks:
-        sent = [tasks.schedule_recompute(tenant=tenant_a) for _ in range(5)]
-    assert sent == [True, False, False, False, False]
-    assert len(callbacks) == 1
+    sent: list[dict] = []
+    monkeypatch.setattr(tasks.recompute_pending, "apply_async",
+                        lambda kwargs, countdown=None: sent.append(kwargs))
+    with django_capture_on_commit_callbacks(execute=True), tenant_context(tenant_a):
+        recorded = [tasks.recompute_soon(tenant=tenant_a, payee_ids=[7]) for _ in range(5)]
+    assert recorded == [True] * 5
+    assert sent == [{"tenant_id": tenant_a.pk}]
+    tasks.recompute_pending.run(tenant_id=tenant_a.pk)
+    with django_capture_on_commit_callbacks(execute=True), tenant_context(tenant_a):
+        tasks.recompute_soon(tenant=tenant_a, payee_ids=[7])
+    assert len(sent) == 2
 
 
-def test_the_debounced_recompute_clears_its_mark_so_the_next_change_schedules_again(
-        tenant_a, world, django_capture_on_commit_callbacks):
+def test_a_change_that_rolls_back_records_and_sends_nothing(
+        tenant_a, django_capture_on_commit_callbacks, monkeypatch):
+    from django.db import transaction
+
+    from compensation.models import RecomputeRequest
+
     cache.clear()
-    with django_capture_on_commit_callbacks():
-        assert tasks.schedule_recompute(tenant=tenant_a)
-    tasks.recompute_after_change.apply(kwargs={"tenant_id": tenant_a.pk}).get()
-    with django_capture_on_commit_callbacks():
-        assert tasks.schedule_recompute(tenant=tenant_a)
+    sent: list[dict] = []
+    monkeypatch.setattr(tasks.recompute_pending, "apply_async",
+                        lambda kwargs, countdown=None: sent.append(kwargs))
+    with django_capture_on_commit_callbacks(execute=True), tenant_context(tenant_a):
+        sid = transaction.savepoint()
+        tasks.recompute_soon(tenant=tenant_a, deal_ids=[1, 2])
+        transaction.savepoint_rollback(sid)
+        assert RecomputeRequest.objects.count() == 0
+    assert sent == []
 
 
 def test_open_months_up_to_today_are_sent_and_locked_ones_skipped(

@@ -139,3 +139,50 @@ def test_a_task_without_a_tenant_sees_nothing_in_a_worker(worker, tenant_a):
     client.delete(key)
     client.close()
     assert json.loads(raw) == {"raw_rows": 0, "orm": "TenantNotActiveError"}
+
+
+def test_a_deal_won_through_the_api_reaches_the_statement_through_a_real_worker(
+        worker, tenant_a, settings):
+    """The real-time road: API write, commit, Redis, the worker's recompute, the statement."""
+    from decimal import Decimal
+
+    from rest_framework.test import APIClient
+
+    from compensation.models import CalculationRun, LineItem, RecomputeRequest, RunScope
+    from compensation.services.recompute import recompute_open_months
+    from quotas.selectors import tenant_today
+    from spm.tenancy.models import ApiKey
+    from tests.compensation.runs_world import build_world
+    from tests.factories import AccountFactory, StageFactory
+
+    settings.RECOMPUTE_QUEUE = worker
+    with tenant_context(tenant_a):
+        today = tenant_today()
+        world = build_world(reps=1)
+        StageFactory(name="Closed Won", is_won=True, order=90,
+                     default_probability=Decimal("100"), forecast_category="closed")
+        AccountFactory(external_id="ACC-RT", name="Realtime Inc")
+        rep = world.reps[0]
+        rep.employee_id = "RT-1"
+        rep.save()
+        RecomputeRequest.objects.all().delete()
+        recompute_open_months()
+    _, secret = ApiKey.issue(tenant=tenant_a, name="CRM sync")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    rows = [{"external_id": f"RT-{n}", "name": "Realtime", "account": "ACC-RT", "owner": "RT-1",
+             "stage": "Closed Won", "amount": "10000.00", "close_date": today.isoformat()}
+            for n in range(3)]
+    response = client.post("/api/v1/deals/bulk/", {"rows": rows}, format="json")
+    assert response.status_code == 200, response.content
+
+    def on_statement() -> int:
+        with tenant_context(tenant_a):
+            return LineItem.objects.filter(payee=rep, deal__external_id__startswith="RT-").count()
+
+    wait_for(lambda: on_statement() == 3, worker, "the three deals on the rep's statement")
+    with tenant_context(tenant_a):
+        assert not RecomputeRequest.objects.exists()
+        month = LineItem.objects.filter(deal__external_id="RT-0").get().period
+        runs = CalculationRun.objects.filter(period=month, scope=RunScope.PAYEES).count()
+    assert runs == 1  # one burst of three deals, one recompute
