@@ -233,6 +233,8 @@ def test_pushed_deal_changes_ask_for_a_recompute_of_those_deals_once_committed(
     sent: list[int] = []
     monkeypatch.setattr(tasks, "send_pending",
                         lambda tenant_id, countdown=None: sent.append(tenant_id) or True)
+    with tenant_context(tenant_a):
+        RecomputeRequest.objects.all().delete()  # what building the world asked for
     with django_capture_on_commit_callbacks(execute=True):
         assert post(api_a, "deals", [deal_row("D-300")])[0] == 200
     with tenant_context(tenant_a):

@@ -33,7 +33,8 @@ AS_OF = datetime.date(2026, 5, 20)
 
 @pytest.fixture
 def demo(db) -> Tenant:
-    """The demo's sales data and its compensation step (other apps' steps are theirs to test)."""
+    """The demo's sales data, its compensation step and its calculation, which builds the
+    credits (other apps' steps are theirs to test)."""
     tenant = steps.ensure_tenant(slug="acme")
     users = steps.ensure_users(tenant=tenant, password="demo")
     spec = DemoSpec(reps=9, years=2, deals=400, as_of=AS_OF, seed=3)
@@ -41,7 +42,7 @@ def demo(db) -> Tenant:
     wanted = [steps.wipe_tenant_data, steps.build_org, steps.link_demo_users,
               steps.build_periods, steps.build_stages, steps.build_accounts, steps.build_deals,
               steps.build_stage_history, steps.build_leads, steps.build_activities,
-              build_compensation]
+              build_compensation, steps.run_calculations]
     with tenant_context(tenant):
         steps.run_steps(ctx, wanted)
     return tenant

@@ -64,23 +64,28 @@ def test_a_score_above_the_maximum_pays_the_maximum_and_a_change_changes_the_inp
     assert second.inputs["counts"]["mbo_scores"] == 1
 
 
-def test_entering_or_clearing_a_score_schedules_one_recompute(tenant_a, world, monkeypatch):
+def test_entering_or_clearing_a_score_asks_to_recompute_that_payee(
+        tenant_a, world, monkeypatch, django_capture_on_commit_callbacks):
     from django.core.cache import cache
 
     from compensation import tasks
+    from compensation.models import RecomputeRequest
 
     sent = []
-    monkeypatch.setattr(tasks, "_dispatch_later", lambda tenant_id, countdown: sent.append(
-        tenant_id))
+    monkeypatch.setattr(tasks.recompute_pending, "apply_async",
+                        lambda kwargs, countdown=None: sent.append(kwargs["tenant_id"]))
     cache.clear()
-    with tenant_context(tenant_a):
+    with django_capture_on_commit_callbacks(execute=True), tenant_context(tenant_a):
+        RecomputeRequest.objects.all().delete()
         mbo_score_set(payee=world.ann, component=world.objectives, window=world["Q1"],
                       score_pct=Decimal("90"))
         mbo_score_set(payee=world.zed, component=world.objectives, window=world["Q1"],
                       score_pct=Decimal("70"))
+        payees = set(RecomputeRequest.objects.values_list("payee_id", flat=True))
+    assert payees == {world.ann.pk, world.zed.pk}
     assert sent == [tenant_a.pk]  # folded into one
     cache.clear()
-    with tenant_context(tenant_a):
+    with django_capture_on_commit_callbacks(execute=True), tenant_context(tenant_a):
         mbo_score_set(payee=world.ann, component=world.objectives, window=world["Q1"],
                       score_pct=None)
     assert sent == [tenant_a.pk, tenant_a.pk]

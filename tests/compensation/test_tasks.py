@@ -83,9 +83,12 @@ def test_a_change_that_rolls_back_records_and_sends_nothing(
     monkeypatch.setattr(tasks.recompute_pending, "apply_async",
                         lambda kwargs, countdown=None: sent.append(kwargs))
     with django_capture_on_commit_callbacks(execute=True), tenant_context(tenant_a):
-        sid = transaction.savepoint()
-        tasks.recompute_soon(tenant=tenant_a, deal_ids=[1, 2])
-        transaction.savepoint_rollback(sid)
+        try:
+            with transaction.atomic():
+                tasks.recompute_soon(tenant=tenant_a, deal_ids=[1, 2])
+                raise RuntimeError("the change fails after recording")
+        except RuntimeError:
+            pass
         assert RecomputeRequest.objects.count() == 0
     assert sent == []
 
