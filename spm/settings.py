@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "analytics",
     "coaching",
     "spm.demo",
+    "spm.onboarding",
 ]
 
 MIDDLEWARE = [
