@@ -241,3 +241,20 @@ def test_running_it_again_for_a_member_with_another_role_is_refused():
 
     membership.refresh_from_db()
     assert membership.role == Role.REP
+
+
+@time_machine.travel(datetime.datetime(2026, 5, 10, 12, tzinfo=datetime.UTC), tick=False)
+def test_periods_on_another_calendar_are_reported_not_raised_as_a_traceback():
+    from spm.org.services import periods_generate
+
+    create_tenant(*ACME, "--past-years", "0")
+    tenant = Tenant.objects.get(slug="acme")
+    tenant.fiscal_year_start_month = 1  # as if changed behind the setup page's back
+    tenant.save()
+    with tenant_context(tenant):
+        periods_generate(fiscal_years=[2024])
+    tenant.fiscal_year_start_month = 2
+    tenant.save()
+
+    with pytest.raises(CommandError, match="does not match a fiscal year starting in month 2"):
+        create_tenant(*ACME, "--past-years", "3")

@@ -104,10 +104,14 @@ class Command(BaseCommand):
                 tenant.save()
             user, password = self._admin_user(email)
             self._make_admin(user, tenant)
-            with tenant_context(tenant):
-                prepared = tenant_prepare(
-                    tenant=tenant, past_years=options["past_years"], actor=user
-                )
+            try:
+                with tenant_context(tenant):
+                    prepared = tenant_prepare(
+                        tenant=tenant, past_years=options["past_years"], actor=user
+                    )
+            except ValidationError as exc:
+                # e.g. existing periods drawn on another fiscal calendar; nothing is kept.
+                raise CommandError(_messages(exc)) from exc
 
         if existing is None:
             self.stdout.write(self.style.SUCCESS(
