@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "analytics",
     "coaching",
     "spm.demo",
+    "spm.onboarding",
 ]
 
 MIDDLEWARE = [
@@ -179,6 +180,14 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "spm.tasks.fan_out_to_tenants",
         "schedule": crontab(minute=40, hour=2),
         "args": ["compensation.recompute_open_periods"],
+        "options": {"expires": 36 * 60 * 60},
+    },
+    # Every day each tenant makes sure next fiscal year's periods exist (a no-op on most days;
+    # daily, so a tenant in any time zone has them the day its new fiscal year begins).
+    "roll-fiscal-periods": {
+        "task": "spm.tasks.fan_out_to_tenants",
+        "schedule": crontab(minute=5, hour=1),
+        "args": ["spm.org.periods_roll"],
         "options": {"expires": 36 * 60 * 60},
     },
 }

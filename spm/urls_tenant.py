@@ -20,4 +20,5 @@ urlpatterns = [
     path("planning/", include("planning.urls")),
     path("quotas/", include("quotas.urls")),
     path("comp/", include("compensation.urls")),
+    path("setup/", include("spm.onboarding.urls")),
 ]

@@ -10,12 +10,16 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from spm.org.models import Team
+from compensation.models import PayeePeriodResult
+from quotas.models import Quota
+from spm.onboarding.checklist import setup_checklist
+from spm.org.models import Person, Team
 from spm.org.selectors import (
     manager_chain,
     people_visible_to,
@@ -97,6 +101,21 @@ def _tenant_today(tenant: Tenant) -> datetime.date:
     return datetime.datetime.now(tz=zoneinfo.ZoneInfo(tenant.timezone)).date()
 
 
+def _quota_and_statement_flags(
+    *, role: str, me: Person | None, people: QuerySet[Person]
+) -> dict[str, bool]:
+    """Whether a rep's or manager's quota and statement cards have something to link to, so
+    they never say "nothing yet" while there is (EXISTS: constant cost)."""
+    if role == Role.MANAGER:
+        return {"has_team_quotas": Quota.objects.filter(person__in=people).exists()}
+    if me is None:
+        return {"has_quota": False, "has_statements": False}
+    return {
+        "has_quota": Quota.objects.filter(person=me).exists(),
+        "has_statements": PayeePeriodResult.objects.filter(payee=me).exists(),
+    }
+
+
 def tenant_home(request: HttpRequest) -> HttpResponse:
     """The tenant's home page, one per role; shows only what exists, never invented numbers."""
     membership = request.membership
@@ -111,6 +130,9 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
     if membership.role == Role.ADMIN:
         context["team_count"] = Team.objects.count()
         context["fiscal_year_start"] = calendar.month_name[request.tenant.fiscal_year_start_month]
+        context["checklist"] = setup_checklist(tenant=request.tenant)
+    if membership.role in (Role.REP, Role.MANAGER):
+        context.update(_quota_and_statement_flags(role=membership.role, me=me, people=people))
     if membership.role == Role.MANAGER:
         reports = people.exclude(pk=me.pk) if me is not None else people.none()
         context["reports"] = list(reports.order_by("name")[:TEAM_LIST_LIMIT])

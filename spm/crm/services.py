@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -54,6 +55,7 @@ __all__ = [
     "deal_change_stage",
     "deals_upsert",
     "leads_upsert",
+    "stages_create_defaults",
 ]
 
 
@@ -102,6 +104,47 @@ def deal_change_stage(
         fields.append("lost_reason")
     locked.save(update_fields=fields)
     return locked
+
+
+#: A new tenant's sales process, editable in the admin afterwards: (name, probability %,
+#: forecast category, won, lost), in funnel order. The usual B2B funnel, with the forecast
+#: categories the CRMs we import from give these stages.
+DEFAULT_STAGES: tuple[tuple[str, str, str, bool, bool], ...] = (
+    ("Prospecting", "10", ForecastCategory.PIPELINE, False, False),
+    ("Qualification", "20", ForecastCategory.PIPELINE, False, False),
+    ("Discovery", "35", ForecastCategory.PIPELINE, False, False),
+    ("Proposal", "55", ForecastCategory.BEST_CASE, False, False),
+    ("Negotiation", "80", ForecastCategory.COMMIT, False, False),
+    ("Closed Won", "100", ForecastCategory.CLOSED, True, False),
+    ("Closed Lost", "0", ForecastCategory.OMITTED, False, True),
+)
+
+
+@transaction.atomic
+def stages_create_defaults(*, actor: Any = None) -> list[Stage]:
+    """Give the active tenant the default sales stages if it has none; returns those created.
+
+    A tenant with any stage of its own keeps exactly its own: defaults are never mixed into a
+    process someone designed, and running this again creates nothing. Stages are saved one by
+    one so each starts its audit trail with who created it.
+    """
+    if Stage.objects.exists():
+        return []
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    created = []
+    for order, (name, probability, category, is_won, is_lost) in enumerate(DEFAULT_STAGES, 1):
+        stage = Stage(
+            name=name,
+            order=order,
+            default_probability=Decimal(probability),
+            forecast_category=category,
+            is_won=is_won,
+            is_lost=is_lost,
+        )
+        stage._history_user = user
+        stage.save()
+        created.append(stage)
+    return created
 
 
 def _deal_columns(currency: str) -> list[Column]:

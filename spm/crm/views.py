@@ -153,6 +153,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
         "crm/account_list.html",
         {
             "filter_form": filterset.form,
+            "filtered": any(v for k, v in request.GET.items() if k not in ("sort", "page")),
             "page": page,
             "sorts": sort_links(request, allowed=ACCOUNT_SORTS, current=sort),
             "page_query": page_query(request),

@@ -18,10 +18,11 @@ from django.db.models import (
 )
 from django.db.models.lookups import StartsWith
 
+from spm.tenancy.history import TenantHistoryBase
 from spm.tenancy.models import Membership
 from spm.tenancy.permissions import can_see_everyone, has_role
 
-from .models import Period, Person, Team, TeamMembership
+from .models import Period, PeriodStatus, Person, Team, TeamMembership
 
 
 def _valid_on(day: datetime.date) -> Q:
@@ -110,6 +111,32 @@ def periods_within(*, period: Period, kind: str) -> QuerySet[Period]:
     return Period.objects.filter(
         kind=kind, start_date__gte=period.start_date, end_date__lte=period.end_date
     ).order_by("start_date")
+
+
+def _period_references() -> list[tuple[type, str]]:
+    """(model, field name) of every relation that points at Period, found from the models so
+    that an app added later is counted without being named here. History tables are left out:
+    they keep copies of rows, and the live rows they copied are counted already."""
+    return [
+        (relation.related_model, relation.field.name)
+        for relation in Period._meta.get_fields(include_hidden=True)
+        if relation.is_relation
+        and relation.auto_created
+        and not relation.concrete
+        and not issubclass(relation.related_model, TenantHistoryBase)
+    ]
+
+
+def periods_holding_data() -> list[str]:
+    """What the active tenant keeps per period: locked periods, then the plural names of the
+    kinds of rows (quotas, calculation runs, ...) that refer to a period. Empty when none."""
+    found = ["locked periods"] if Period.objects.filter(status=PeriodStatus.LOCKED).exists() else []
+    for model, field_name in _period_references():
+        if model._default_manager.filter(**{f"{field_name}__isnull": False}).exists():
+            name = str(model._meta.verbose_name_plural)
+            if name not in found:
+                found.append(name)
+    return found
 
 
 # -- pages: the people list, the team tree and a person's team history --------------------------

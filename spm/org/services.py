@@ -16,6 +16,7 @@ from spm.tenancy.context import require_active_tenant
 from . import calendar
 from .bulk import Column, UpsertResult, choice, day, plan_upsert, text
 from .models import Period, PeriodStatus, Person, SellerRole, Team, TeamMembership
+from .selectors import periods_holding_data
 
 
 @transaction.atomic
@@ -110,6 +111,39 @@ def periods_generate_covering(*, first: datetime.date, last: datetime.date) -> l
     """Periods for every fiscal year that touches the dates from `first` to `last`."""
     start_month = require_active_tenant().fiscal_year_start_month
     return periods_generate(fiscal_years=calendar.fiscal_years_between(first, last, start_month))
+
+
+@transaction.atomic
+def periods_generate_around(*, today: datetime.date, past_years: int = 0) -> list[Period]:
+    """Periods of today's fiscal year, of the `past_years` before it and of the next one.
+
+    The next year is always there so its sales and quota plans can be prepared before it starts;
+    past years give imported history (deals, old quotas) periods to land in.
+    """
+    if past_years < 0:
+        raise ValidationError({"past_years": "Cannot be negative."})
+    start_month = require_active_tenant().fiscal_year_start_month
+    current = calendar.fiscal_year_of(today, start_month)
+    return periods_generate_covering(
+        first=calendar.fiscal_year_start(current - past_years, start_month),
+        last=calendar.fiscal_year_start(current + 1, start_month),
+    )
+
+
+@transaction.atomic
+def periods_delete_all() -> int:
+    """Delete the active tenant's periods so another fiscal calendar can replace them.
+
+    Refused while any period is locked or referred to: several of those references cascade, so
+    deleting would quietly take data with it.
+    """
+    holding = periods_holding_data()
+    if holding:
+        raise ValidationError(
+            f"The fiscal periods cannot be replaced: they already hold {', '.join(holding)}."
+        )
+    _, deleted = Period.objects.all().delete()
+    return deleted.get(Period._meta.label, 0)
 
 
 @transaction.atomic

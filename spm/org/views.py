@@ -199,6 +199,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
         "org/person_list.html",
         {
             "filter_form": filterset.form,
+            "filtered": any(v for k, v in request.GET.items() if k not in ("sort", "page")),
             "page": page,
             "rows": [(person, placements[person.pk]) for person in rows],
             "sorts": sort_links(request, allowed=PERSON_SORTS, current=sort),

@@ -6,33 +6,70 @@ import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Max, Min
 
 from compensation.models import RunStatus
 from compensation.services.recompute import open_months, period_recompute
 from compensation.services.runs import PeriodLockedError
-from quotas.selectors import tenant_today
+from spm.org.calendar import fiscal_year_of
 from spm.org.models import Period, PeriodKind
+from spm.org.views import tenant_today
 from spm.tenancy.context import tenant_context
 from spm.tenancy.models import Tenant
 
+KEY_FORMATS = "a month such as 2026-03, a quarter FY2026-Q1 or a year FY2026"
 
-def find_period(key: str) -> Period | None:
-    """A month "2026-03" (by the calendar month it starts in), a quarter "FY2026-Q1" or a year
-    "FY2026", of the active tenant."""
+
+def parse_period_key(key: str) -> dict[str, Any]:
+    """The lookup for a month "2026-03" (by the calendar month it starts in), a quarter
+    "FY2026-Q1" or a year "FY2026"; ValueError when the key is none of these."""
     text = key.strip().upper()
     if text.startswith("FY"):
-        year_text, _, quarter = text[2:].partition("-Q")
-        if not year_text.isdigit() or (quarter and not quarter.isdigit()):
-            return None
-        if quarter:
-            return Period.objects.filter(kind=PeriodKind.QUARTER, fiscal_year=int(year_text),
-                                         number=int(quarter)).first()
-        return Period.objects.filter(kind=PeriodKind.YEAR, fiscal_year=int(year_text)).first()
+        year_text, dash_q, quarter = text[2:].partition("-Q")
+        if not year_text.isdigit() or (dash_q and not quarter.isdigit()):
+            raise ValueError(key)
+        if dash_q:
+            if not 1 <= int(quarter) <= 4:
+                raise ValueError(key)
+            return {"kind": PeriodKind.QUARTER, "fiscal_year": int(year_text),
+                    "number": int(quarter)}
+        return {"kind": PeriodKind.YEAR, "fiscal_year": int(year_text)}
+    start = datetime.date.fromisoformat(f"{text}-01")  # ValueError for anything else
+    return {"kind": PeriodKind.MONTH, "start_date": start}
+
+
+def find_period(key: str) -> Period | None:
+    """The active tenant's period named by `key` (see parse_period_key), or None."""
     try:
-        start = datetime.date.fromisoformat(f"{text}-01")
+        lookup = parse_period_key(key)
     except ValueError:
         return None
-    return Period.objects.filter(kind=PeriodKind.MONTH, start_date=start).first()
+    return Period.objects.filter(**lookup).first()
+
+
+def missing_period_message(*, tenant: Tenant, key: str, lookup: dict[str, Any]) -> str:
+    """Why a well-formed period is not there: which periods exist and how to create more."""
+    start_month = tenant.fiscal_year_start_month
+    wanted_year = (lookup["fiscal_year"] if "fiscal_year" in lookup
+                   else fiscal_year_of(lookup["start_date"], start_month))
+    current_year = fiscal_year_of(tenant_today(tenant), start_month)
+    span = Period.objects.filter(kind=PeriodKind.YEAR).aggregate(
+        first=Min("fiscal_year"), last=Max("fiscal_year"))
+    if span["first"] is None:
+        have = f"{tenant.slug} has no fiscal periods yet."
+    else:
+        have = f"{tenant.slug} has periods from FY{span['first']} to FY{span['last']}."
+    setup = f"the workspace setup page /t/{tenant.slug}/setup/"
+    if wanted_year > current_year + 1:
+        how = (f"Periods are kept up to the next fiscal year (FY{current_year + 1}); later ones "
+               "are added as the calendar advances.")
+    elif wanted_year < current_year:
+        years = current_year - wanted_year
+        how = (f"To add FY{wanted_year}, set \"Years of history\" to {years} on {setup}, or run "
+               f"create_tenant again with the tenant's settings and --past-years {years}.")
+    else:
+        how = f"Create them on {setup} (saving it creates any that are missing)."
+    return f"No period {key.strip()!r} in {tenant.slug}. {have} {how}"
 
 
 class Command(BaseCommand):
@@ -54,15 +91,20 @@ class Command(BaseCommand):
         failed = 0
         with tenant_context(tenant):
             if options["open"]:
-                periods = open_months(on=tenant_today())
+                periods = open_months(on=tenant_today(tenant))
                 if not periods:
                     self.stdout.write("No open months this fiscal year: nothing to calculate.")
             else:
-                period = find_period(options["period"])
+                key = options["period"]
+                try:
+                    lookup = parse_period_key(key)
+                except ValueError:
+                    raise CommandError(
+                        f"{key!r} is not a period name: use {KEY_FORMATS}.") from None
+                period = Period.objects.filter(**lookup).first()
                 if period is None:
                     raise CommandError(
-                        f"No period {options['period']!r} in {tenant.slug}: use a month such "
-                        "as 2026-03, a quarter FY2026-Q1 or a year FY2026.")
+                        missing_period_message(tenant=tenant, key=key, lookup=lookup))
                 periods = [period]
         for period in periods:
             # One transaction per period: a failure keeps the periods already calculated.
