@@ -197,9 +197,7 @@ def _header_problems(headers: dict[str, str]) -> list[RowProblem]:
 
 def _clean(raw: dict[str, pd.Series], directory: _Directory, *,
            currency: str) -> dict[str, Cleaned]:
-    finders = {"employee_id": directory.by_employee_id, "email": directory.by_email,
-               "person": directory.by_either}
-    cleaned = {name: _by_distinct(raw[name], finders[name])
+    cleaned = {name: _by_distinct(raw[name], directory.find)
                for name in PERSON_FIELDS if name in raw}
     cleaned["plan"] = _plans(raw["plan"])
     cleaned.update(days_together({n: raw[n] for n in ("valid_from", *END_FIELDS) if n in raw},
@@ -262,11 +260,10 @@ class _Directory:
             return None, f"several people have the email '{text}'; use their employee ID"
         return None, f"unknown person: nobody has the email '{text}'"
 
-    def by_either(self, text: str) -> tuple[int | None, str | None]:
-        pk, reason = (self.by_email(text) if "@" in text else self.by_employee_id(text))
-        if pk is None and reason and reason.startswith("unknown person"):
-            reason = f"unknown person: nobody has the employee ID or email '{text}'"
-        return pk, reason
+    def find(self, text: str) -> tuple[int | None, str | None]:
+        """By email when the cell holds one, else by employee ID: exports often put emails
+        under an ID header or the other way round, and neither can be mistaken for the other."""
+        return self.by_email(text) if "@" in text else self.by_employee_id(text)
 
 
 def _plans(raw: pd.Series) -> Cleaned:
