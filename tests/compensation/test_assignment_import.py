@@ -10,9 +10,11 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from compensation.imports import service
 from compensation.imports.service import assignment_import_check
 from compensation.models import AssignmentImport, AssignmentPeriod, LineItem, PlanAssignment
 from compensation.services import assignment_create
@@ -375,3 +377,18 @@ def test_the_help_documents_the_columns_and_apply(capsys):
     assert "--apply" in text
     assert "Without --apply nothing is written" in text
     assert "Target incentive: Target Incentive, TI," in text
+
+
+def test_a_refusal_by_the_assignment_service_names_its_row_and_column_and_undoes_the_rest(
+        tenant_a, world, tmp_path, monkeypatch):
+    real = service.assignment_create
+
+    def refuse_bob(**kwargs):
+        if kwargs["person"] == world.bob:
+            raise ValidationError({"valid_from": "Bob is already on another plan."})
+        return real(**kwargs)
+
+    monkeypatch.setattr(service, "assignment_create", refuse_bob)
+    path = write(tmp_path, HEADER + "E100,AE,2026-01-01,,1,,\nE200,AE,2026-01-01,,1,,\n")
+    assert refused(tenant_a, path, "--apply") == [
+        "assignments.csv row 3, Start Date: Bob is already on another plan."]
