@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import io
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -392,3 +393,17 @@ def test_a_refusal_by_the_assignment_service_names_its_row_and_column_and_undoes
     path = write(tmp_path, HEADER + "E100,AE,2026-01-01,,1,,\nE200,AE,2026-01-01,,1,,\n")
     assert refused(tenant_a, path, "--apply") == [
         "assignments.csv row 3, Start Date: Bob is already on another plan."]
+
+
+def test_the_example_file_of_the_docs_is_accepted_as_described(tenant_a, world):
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "plans.md").read_text()
+    section = docs.split("## Importing plan assignments", 1)[1]
+    example = section.split("```text\n", 1)[1].split("```", 1)[0]
+    content = example.replace("AE-2026", "AE").replace("SE-2026", "SE").encode()
+    with tenant_context(tenant_a):
+        check = assignment_import_check(content=content, file_name="assignments.csv")
+    assert check.ok, check.errors
+    assert [(r.row, r.action, r.shown["last_day"]) for r in check.rows] == [
+        (2, "create", "2026-06-30 (the day before row 4 starts)"),
+        (3, "create", "2026-06-30"),
+        (4, "create", "open")]
