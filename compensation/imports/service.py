@@ -16,6 +16,7 @@ from compensation.services.assignments import (
     assignment_change,
     assignment_create,
     assignment_end,
+    assignment_periods_refresh,
 )
 from spm.crm.imports.reading import ImportFileError, read_table
 from spm.crm.imports.validation import RowProblem
@@ -197,30 +198,35 @@ def _apply_rows(check: AssignmentCheck, actor: Any, *, source: str) -> Written:
     held = PlanAssignment.objects.select_related("person", "plan").in_bulk(
         {r.held_id for r in rows if r.held_id is not None})
     written = Written(unchanged=len(check.rows) - len(rows))
+    touched: list[PlanAssignment] = []
     # Date order within each person, so an assignment is ended before its successor starts.
     for r in sorted(rows, key=lambda r: (r.person_id, r.valid_from)):
         try:
+            if r.action in (rules.CHANGE_END, rules.END_PREVIOUS):
+                touched.append(_set_end(held[r.held_id], r.new_valid_to, actor))
             if r.action == rules.CHANGE_END:
-                _set_end(held[r.held_id], r.new_valid_to, actor)
                 written.changed += 1
                 continue
             if r.action == rules.END_PREVIOUS:
-                _set_end(held[r.held_id], r.new_valid_to, actor)
                 written.ended += 1
-            assignment_create(person=people[r.person_id], plan=plans[r.plan_id],
-                              valid_from=r.valid_from, valid_to=r.valid_to,
-                              target_incentive=r.target, notes=_note(source, r), actor=actor)
+            touched.append(assignment_create(
+                person=people[r.person_id], plan=plans[r.plan_id], valid_from=r.valid_from,
+                valid_to=r.valid_to, target_incentive=r.target, notes=_note(source, r),
+                actor=actor, refresh_periods=False))
             written.created += 1
         except ValidationError as exc:
             raise _Refused(_problems(check, r, exc)) from exc
+    # The month shares of every assignment written, in one vectorised rebuild.
+    assignment_periods_refresh(assignments=touched)
     return written
 
 
-def _set_end(assignment: PlanAssignment, valid_to: Any, actor: Any) -> None:
+def _set_end(assignment: PlanAssignment, valid_to: Any, actor: Any) -> PlanAssignment:
     if valid_to is None:  # the file reopens an assignment that had an end
-        assignment_change(assignment=assignment, valid_to=None, actor=actor)
-    else:
-        assignment_end(assignment=assignment, valid_to=valid_to, actor=actor)
+        return assignment_change(assignment=assignment, valid_to=None, actor=actor,
+                                 refresh_periods=False)
+    return assignment_end(assignment=assignment, valid_to=valid_to, actor=actor,
+                          refresh_periods=False)
 
 
 def _note(source: str, row: RowOutcome) -> str:

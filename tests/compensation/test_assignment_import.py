@@ -145,6 +145,10 @@ def test_a_row_starting_during_an_open_assignment_ends_it_the_day_before(tenant_
                                    ("SE", JUL, None, D("70000.00"))]
         ended = PlanAssignment.objects.get(person=world.ann, plan=world.ae)
         assert [h.valid_to for h in ended.history.order_by("history_date")] == [None, JUL]
+        shares = AssignmentPeriod.objects.filter(assignment__person=world.ann).select_related(
+            "assignment__plan", "period").order_by("valid_from")
+        assert [(s.assignment.plan.code, s.period.start_date.month) for s in shares] == [
+            ("AE", month) for month in range(1, 7)] + [("SE", month) for month in range(7, 13)]
 
 
 def test_rows_of_one_person_are_taken_in_date_order_each_ending_the_one_before(
