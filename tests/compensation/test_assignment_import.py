@@ -411,3 +411,63 @@ def test_the_example_file_of_the_docs_is_accepted_as_described(tenant_a, world):
         (2, "create", "2026-06-30 (the day before row 4 starts)"),
         (3, "create", "2026-06-30"),
         (4, "create", "open")]
+
+
+# -- the worker ------------------------------------------------------------------------------------
+
+
+def run_apply_task(tenant, batch, actor=None):
+    from compensation.imports.tasks import assignment_import_apply_task
+
+    return assignment_import_apply_task.apply(
+        kwargs={"batch_id": batch.pk, "actor_id": actor.pk if actor else None,
+                "tenant_id": tenant.pk}, throw=True).result
+
+
+@pytest.fixture
+def previewed(tenant_a, world):
+    with tenant_context(tenant_a):
+        return service.assignment_import_preview(
+            content=(HEADER + "E100,AE,2026-01-01,,1,,\nE200,AE,2026-01-01,,1,,\n").encode(),
+            file_name="assignments.csv")
+
+
+def test_the_worker_writes_a_confirmed_batch_and_credits_who_confirmed_it(
+        tenant_a, world, previewed, admin_a):
+    with tenant_context(tenant_a):
+        AssignmentImport.objects.filter(pk=previewed.pk).update(status="applying")
+    assert run_apply_task(tenant_a, previewed, admin_a) == "applied"
+    with tenant_context(tenant_a):
+        batch = AssignmentImport.objects.get()
+        assert (batch.created_count, batch.content) == (2, b"")
+        users = {a.history.get().history_user_id for a in PlanAssignment.objects.all()}
+    assert users == {admin_a.pk}
+
+
+def test_the_worker_leaves_a_batch_that_was_not_confirmed_alone(tenant_a, world, previewed):
+    assert run_apply_task(tenant_a, previewed) is None
+    with tenant_context(tenant_a):
+        assert AssignmentImport.objects.get().status == "previewed"
+        assert not PlanAssignment.objects.exists()
+
+
+def test_an_unexpected_error_in_the_worker_fails_the_batch_and_writes_nothing(
+        tenant_a, world, previewed, monkeypatch):
+    with tenant_context(tenant_a):
+        AssignmentImport.objects.filter(pk=previewed.pk).update(status="applying")
+    real = service.assignment_create
+    calls = []
+
+    def create_one_then_crash(**kwargs):
+        calls.append(real(**kwargs))
+        if len(calls) == 2:
+            raise RuntimeError("bug")
+        return calls[-1]
+
+    monkeypatch.setattr(service, "assignment_create", create_one_then_crash)
+    assert run_apply_task(tenant_a, previewed) == "failed"
+    with tenant_context(tenant_a):
+        batch = AssignmentImport.objects.get()
+        assert not PlanAssignment.objects.exists()
+    assert batch.error_report[-1]["reason"].startswith("The import stopped on an unexpected "
+                                                       "error; nothing was written.")
