@@ -269,3 +269,17 @@ def test_another_tenants_batch_is_404_under_ones_own_slug(tenant_b, admin_b, bat
     for name in ("assignment-import-batch", "assignment-import-errors"):
         assert client.get(url(tenant_b, name, batch_a)).status_code == 404
     assert client.post(url(tenant_b, "assignment-import-apply", batch_a)).status_code == 404
+
+
+def test_the_pages_take_a_fixed_number_of_queries_however_many_imports_and_rows(
+        tenant_a, world, admin_client, django_assert_max_num_queries):
+    rows = b"".join(f"E{n},AE,2026-01-01,,1,\r\n".encode() for n in range(40))
+    for _ in range(5):
+        upload(admin_client, tenant_a, GOOD + rows)
+    batch = latest(tenant_a)
+    with django_assert_max_num_queries(12):
+        assert admin_client.get(
+            tenant_reverse(tenant_a, "compensation:assignment-import")).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert admin_client.get(url(tenant_a, "assignment-import-batch", batch)).status_code \
+            == 200
