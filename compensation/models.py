@@ -16,7 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q, Subquery
 
-from spm.crm.models import Deal
+from spm.crm.models import Deal, ImportStatus
 from spm.org.models import Period, PeriodKind, PeriodStatus, Person
 from spm.tenancy.history import TenantHistoricalRecords
 from spm.tenancy.models import CURRENCY_VALIDATOR, Tenant, TenantModel
@@ -515,6 +515,46 @@ class AssignmentPeriod(TenantModel):
     @property
     def proration(self) -> str:
         return f"{self.days}/{self.period_days}"
+
+
+class AssignmentImport(TenantModel):
+    """One uploaded file of plan assignments: previewed first, then applied whole or not at all.
+
+    The file is kept until it is applied, so applying re-reads and re-checks what was previewed
+    instead of trusting anything the browser sends back. Statuses are the CRM import's.
+    """
+
+    file_name = models.CharField(max_length=255)
+    sheet = models.CharField(max_length=100, blank=True,
+                             help_text="The sheet read from a workbook.")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=16, choices=ImportStatus.choices,
+                              default=ImportStatus.PREVIEWED)
+    content = models.BinaryField(default=b"", editable=False)
+    row_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    ended_count = models.PositiveIntegerField(
+        default=0, help_text="Earlier assignments ended by a new one.")
+    changed_count = models.PositiveIntegerField(
+        default=0, help_text="Assignments whose end the file changed.")
+    unchanged_count = models.PositiveIntegerField(default=0)
+    error_report = models.JSONField(
+        default=list, blank=True, help_text="Every problem found: row, column, reason, value.")
+    notices = models.JSONField(default=list, blank=True)
+    preview = models.JSONField(default=dict, blank=True,
+                               help_text="Each row's outcome (the first rows) and the counts.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["tenant", "created_at"],
+                                name="assignmentimport_by_created")]
+
+    def __str__(self) -> str:
+        return f"Plan assignments from {self.file_name}"
 
 
 # ================================================================================================

@@ -1,8 +1,9 @@
-"""Compensation pages of a tenant: statements, calculation runs and MBO scores."""
+"""Compensation pages of a tenant: statements, calculation runs, MBO scores and the plan
+assignment import."""
 
 from django.urls import path
 
-from . import views
+from . import views, views_import
 
 app_name = "compensation"
 
@@ -16,4 +17,11 @@ urlpatterns = [
     path("runs/recalculate/", views.run_recalculate, name="run-recalculate"),
     path("mbo/", views.mbo_list, name="mbo-list"),
     path("mbo/<int:period_id>/<int:person_id>/", views.mbo_person, name="mbo-person"),
+    path("assignments/import/", views_import.assignment_import, name="assignment-import"),
+    path("assignments/import/<int:batch_id>/", views_import.assignment_import_batch,
+         name="assignment-import-batch"),
+    path("assignments/import/<int:batch_id>/apply/", views_import.assignment_import_apply,
+         name="assignment-import-apply"),
+    path("assignments/import/<int:batch_id>/errors.csv",
+         views_import.assignment_import_errors_csv, name="assignment-import-errors"),
 ]

@@ -164,7 +164,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 # with idempotent=True) acknowledge late and are requeued when their worker dies.
 CELERY_TASK_ACKS_LATE = False
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
-CELERY_IMPORTS = ["spm.tasks", "spm.crm.imports.tasks"]
+CELERY_IMPORTS = ["spm.tasks", "spm.crm.imports.tasks", "compensation.imports.tasks"]
 # Worker and beat log through LOGGING below (JSON lines with tenant and request id).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # One beat process sends these; times are UTC. `expires` (about 1.5x the interval) drops a run

@@ -40,8 +40,14 @@ def assignment_create(
     target_incentive: Decimal = Decimal("0.00"),
     notes: str = "",
     actor: Any = None,
+    refresh_periods: bool = True,
 ) -> PlanAssignment:
-    """Put `person` on `plan` from `valid_from`; refused when it overlaps another assignment."""
+    """Put `person` on `plan` from `valid_from`; refused when it overlaps another assignment.
+
+    `refresh_periods=False` leaves the month shares to the caller, who rebuilds those of many
+    assignments in one assignment_periods_refresh (an import: one rebuild per row would take
+    most of its time).
+    """
     # Serialise assignment writes per person so two overlapping requests cannot both pass.
     Person.objects.select_for_update().filter(pk=person.pk).first()
     assignment = PlanAssignment(person=person, plan=plan, valid_from=valid_from,
@@ -49,14 +55,16 @@ def assignment_create(
                                 notes=notes)
     assignment.full_clean()
     _stamp(assignment, actor).save()
-    assignment_periods_refresh(assignments=[assignment])
+    if refresh_periods:
+        assignment_periods_refresh(assignments=[assignment])
     return assignment
 
 
 @transaction.atomic
 def assignment_change(*, assignment: PlanAssignment, actor: Any = None,
-                      **changes: Any) -> PlanAssignment:
-    """Change an assignment's plan, dates, target or notes, with the same checks as creating."""
+                      refresh_periods: bool = True, **changes: Any) -> PlanAssignment:
+    """Change an assignment's plan, dates, target or notes, with the same checks as creating
+    (`refresh_periods` as for assignment_create)."""
     allowed = {"plan", "valid_from", "valid_to", "target_incentive", "notes"}
     unknown = set(changes) - allowed
     if unknown:
@@ -66,13 +74,15 @@ def assignment_change(*, assignment: PlanAssignment, actor: Any = None,
         setattr(assignment, name, value)
     assignment.full_clean()
     _stamp(assignment, actor).save()
-    assignment_periods_refresh(assignments=[assignment])
+    if refresh_periods:
+        assignment_periods_refresh(assignments=[assignment])
     return assignment
 
 
 def assignment_end(*, assignment: PlanAssignment, valid_to: datetime.date,
-                   actor: Any = None) -> PlanAssignment:
-    return assignment_change(assignment=assignment, valid_to=valid_to, actor=actor)
+                   actor: Any = None, refresh_periods: bool = True) -> PlanAssignment:
+    return assignment_change(assignment=assignment, valid_to=valid_to, actor=actor,
+                             refresh_periods=refresh_periods)
 
 
 def _month_targets(months: pd.DataFrame) -> pd.DataFrame:

@@ -268,11 +268,11 @@ def test_a_document_with_errors_lists_every_one_with_its_path_and_saves_nothing(
         call_command("plan_import", tenant=tenant_a.slug, file=str(path), stderr=err)
     assert caught.value.returncode == 1
     printed = err.getvalue().splitlines()
-    assert "components[0].tiers[1].rate: must be ≥ 0" in printed
-    assert "components[0].tiers[1].from: leaves a gap after tiers[0], which ends at 100%" \
-        in printed
-    assert "components[1]: needs exactly one of `per_deal` or `per_unit` or `percent` " \
-           "(found per_deal, percent)" in printed
+    assert f"{path}: components[0].tiers[1].rate: must be ≥ 0" in printed
+    assert f"{path}: components[0].tiers[1].from: leaves a gap after tiers[0], which ends " \
+           "at 100%" in printed
+    assert f"{path}: components[1]: needs exactly one of `per_deal` or `per_unit` or " \
+           "`percent` (found per_deal, percent)" in printed
     assert "nothing was saved" in str(caught.value)
     with tenant_context(tenant_a):
         assert not PlanVersion.objects.exists()

@@ -21,6 +21,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from compensation.engine import Calendar, EngineInputError, PlanInvalid, calculate
 from compensation.engine.plans import PlanVersion
+from compensation.imports.cells import (
+    DECIMAL_COMMA,
+    days_together,
+    money_cents,
+    unambiguous_marks,
+)
 from compensation.models import MBO_SCORE_LIMIT
 from compensation.plan_documents import PlanDocumentError, load_plan
 from spm.crm.imports import cleaning
@@ -79,8 +85,6 @@ CENTS_NAME = {"amount": "amount_cents", "margin": "margin_cents",
 OUT_MONEY = ("basis", "cumulative", "quota", "amount_cents", "rounding_carry_cents",
              "capped_cents")
 _PLAIN_NUMBER = re.compile(r"-\d+(?:\.\d+)?")
-MONEY_HINT = "write an amount such as 1234.50"
-DECIMAL_COMMA = "has a decimal comma"
 YES_NO = {cleaning.normal_key(label): value
           for labels, value in ((("true", "yes", "y", "t", "1"), True),
                                 (("false", "no", "n", "f", "0"), False))
@@ -88,7 +92,6 @@ YES_NO = {cleaning.normal_key(label): value
 _MONTH = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{1,2})(?:-(?P<day>\d{1,2}))?$")
 _FISCAL_WINDOW = re.compile(r"FY(?P<year>\d{4})(?:[-\s]?Q(?P<quarter>[1-4]))?", re.IGNORECASE)
 WINDOW_HINT = "is not a window such as 2026-03, FY2026-Q1 or FY2026"
-_DOT_AND_THREE_DIGITS = re.compile(r"-?\d{1,3}\.\d{3}")
 
 
 @dataclass
@@ -102,57 +105,6 @@ class Problems:
 # -- cells ----------------------------------------------------------------------------------------
 
 
-def _unambiguous_marks(result: Cleaned, *, whole: bool) -> None:
-    """Refuse numbers the CRM import reads by guessing which mark is the decimal one.
-
-    The import reads "1234,50" as 1234.50 and "1.234.567" as 1234567, which suits a preview a
-    person checks; here the figure goes straight into pay, so a guess becomes a question: the
-    decimal mark is a dot and a comma may only separate thousands.
-    """
-    accepted = result.problems.isna() & result.parsed.notna()
-    raw = result.raw[accepted]
-    # Only a comma not followed by a group of three digits, or a second dot, can be misread.
-    candidates = raw.str.contains(r",(?!\d{3}(?:\D|$))", regex=True) | (raw.str.count(r"\.") > 1)
-    if whole:
-        candidates |= raw.str.contains(r"\.\d{3}", regex=True)
-    if not candidates.any():
-        return
-    reasons = pd.Series(
-        [_mark_reason(text, value, whole=whole)
-         for text, value in zip(raw[candidates].tolist(),
-                                result.parsed[candidates[candidates].index].tolist(),
-                                strict=True)],
-        index=candidates[candidates].index, dtype=object,
-    ).reindex(result.raw.index)
-    result.fail(reasons.notna(), reasons)
-
-
-def _mark_reason(text: str, value: Decimal | int, *, whole: bool) -> str | None:
-    canonical = cleaning.canonical_number(text)
-    meant = str(value) if whole else f"{value:.2f}"
-    if "," in text and "." in canonical and text.rfind(",") > text.rfind("."):
-        return (f"'{text}' {DECIMAL_COMMA}: if it means {meant}, write {meant} (the "
-                "decimal mark is a dot; a comma may only separate thousands, as in 1,234.50)")
-    if "." in text and "." not in canonical:
-        return (f"'{text}' separates thousands with dots: if it means {meant}, write {meant} "
-                "(the decimal mark is a dot)")
-    if whole and _DOT_AND_THREE_DIGITS.fullmatch(canonical):
-        return (f"'{text}' could mean {meant} or {canonical.replace('.', '')}: write the whole "
-                "number without a dot")
-    return None
-
-
-def money_cents(raw: pd.Series, *, required: bool = False, negative: bool = False) -> Cleaned:
-    """Amounts as integer cents, read by the CRM import's rules ("$1,234.50", "(12.00)")."""
-    result = cleaning.money(raw, required=required, negative=negative)
-    hinted = result.problems.notna() & ~result.problems.isin(["is empty", "cannot be negative"])
-    result.problems[hinted] = result.problems[hinted] + f" ({MONEY_HINT})"
-    _unambiguous_marks(result, whole=False)
-    ok = result.problems.isna() & result.parsed.notna()
-    result.set(ok, [int(amount.scaleb(2)) for amount in result.parsed[ok].tolist()])
-    return result
-
-
 def whole_numbers(raw: pd.Series, *, required: bool = False, negative: bool = False) -> Cleaned:
     """Whole numbers by the CRM import's rules ("1,200", "3.0"), below zero if allowed."""
     result = cleaning.count(raw, required=required)
@@ -164,7 +116,7 @@ def whole_numbers(raw: pd.Series, *, required: bool = False, negative: bool = Fa
                 raw[below].map(cleaning.canonical_number).str.removeprefix("-"))
             result.problems[below] = None
             result.set(below, [-value for value in magnitude.parsed.tolist()])
-    _unambiguous_marks(result, whole=True)
+    unambiguous_marks(result, whole=True)
     return result
 
 
@@ -229,7 +181,7 @@ def scores(raw: pd.Series, *, required: bool = False) -> Cleaned:
     result = cleaning.money(raw.str.removesuffix("%").str.rstrip(), required=required,
                             max_digits=6, decimal_places=2)
     result.raw = raw
-    _unambiguous_marks(result, whole=False)
+    unambiguous_marks(result, whole=False)
     too_high = pd.Series([v is not None and v > MBO_SCORE_LIMIT for v in result.parsed],
                          index=raw.index, dtype=bool)
     result.fail(too_high, "{value} is above 1000%, surely a typo: 85 means 85%")
@@ -254,27 +206,10 @@ def _yes_no(raw: pd.Series, *, required: bool) -> Cleaned:
 
 def _dates(columns: dict[str, pd.Series], spec: dict[str, Column], label: str,
            ) -> dict[str, Cleaned]:
-    """All date columns of a file at once, so one day-first value settles the slash order of
-    the whole file rather than of one column."""
-    if not columns:
-        return {}
-    joined = pd.concat(columns.values(), ignore_index=True)
-    together = cleaning.day(joined, label=label)
-    out, start = {}, 0
-    for column, raw in columns.items():
-        part = slice(start, start + len(raw))
-        start += len(raw)
-        result = Cleaned(
-            raw=raw,
-            parsed=pd.Series(together.parsed.iloc[part].to_numpy(), index=raw.index,
-                             dtype=object),
-            problems=pd.Series(together.problems.iloc[part].to_numpy(), index=raw.index,
-                               dtype=object),
-            notice=together.notice,
-        )
+    out = days_together(columns, label=label)
+    for column, result in out.items():
         if spec[column].required:
-            result.fail(raw == "", "is empty")
-        out[column] = result
+            result.fail(result.raw == "", "is empty")
     return out
 
 
