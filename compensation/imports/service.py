@@ -23,7 +23,6 @@ from spm.crm.imports.validation import RowProblem
 from spm.crm.models import ImportStatus
 from spm.org.models import Person
 from spm.tasks import dispatch_on_commit
-from spm.tenancy.context import require_active_tenant
 
 from . import outcomes as rules
 from .assignments import AssignmentCheck, RowOutcome, check_assignments
@@ -153,14 +152,6 @@ def assignment_import_fail(*, batch: AssignmentImport, reason: str) -> Assignmen
     return _finish(batch, ImportStatus.FAILED)
 
 
-def recompute_after_assignment_import(*, tenant: Any) -> None:
-    """The one place an applied assignment import asks for pay to be recomputed: the same
-    debounced recompute an applied CRM import or an MBO score sends."""
-    from compensation.tasks import schedule_recompute
-
-    schedule_recompute(tenant=tenant)
-
-
 # -- writing --------------------------------------------------------------------------------------
 
 
@@ -186,8 +177,7 @@ def _write(check: AssignmentCheck, actor: Any, *, source: str) -> Written | None
             "The database refused the rows, probably because the same assignments were being "
             "changed at the same moment. Nothing was written; try again.")))
         return None
-    if written.changes:
-        recompute_after_assignment_import(tenant=require_active_tenant())
+    # Each assignment saved asks for its payee's recompute itself (compensation.tasks).
     return written
 
 

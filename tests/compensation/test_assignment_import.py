@@ -243,16 +243,22 @@ def test_a_calculation_run_after_the_import_pays_the_person_on_the_plan(tenant_a
     assert [line.amount for line in lines] == [D("4000.00")]  # 50,000 x 8%
 
 
-def test_applying_asks_for_one_recompute_and_a_no_op_import_asks_for_none(
-        tenant_a, world, tmp_path, monkeypatch):
-    asked = []
-    monkeypatch.setattr("compensation.tasks.schedule_recompute",
-                        lambda *, tenant: asked.append(tenant.pk))
+def test_applying_asks_to_recompute_its_payees_and_a_no_op_import_asks_for_none(
+        tenant_a, world, tmp_path):
+    from compensation.models import RecomputeRequest
+
+    def asked() -> set[int]:
+        with tenant_context(tenant_a):
+            payees = set(RecomputeRequest.objects.values_list("payee_id", flat=True))
+            RecomputeRequest.objects.all().delete()
+        return payees
+
+    asked()
     path = write(tmp_path, HEADER + "E100,AE,2026-01-01,,1,,\nE200,AE,2026-01-01,,1,,\n")
     run(tenant_a, path, "--apply")
-    assert asked == [tenant_a.pk]
+    assert asked() == {world.ann.pk, world.bob.pk}
     run(tenant_a, path, "--apply")
-    assert asked == [tenant_a.pk]
+    assert asked() == set()
 
 
 # -- refusals, each named by row and column -------------------------------------------------------

@@ -38,8 +38,12 @@ def world(tenant_a):
 def recomputes(monkeypatch):
     """Recompute requests, recorded instead of sent (the runs have tests of their own)."""
     asked: list[int] = []
-    monkeypatch.setattr("compensation.tasks.schedule_recompute",
-                        lambda *, tenant: asked.append(tenant.pk))
+    from django.core.cache import cache
+
+    cache.clear()
+    monkeypatch.setattr("compensation.tasks.recompute_pending.apply_async",
+                        lambda kwargs, countdown=None, **options: asked.append(
+                            kwargs["tenant_id"]))
     return asked
 
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('compensation', '0007_mbo_scores'),
+        ('compensation', '0008_recompute_requests'),
         ('tenancy', '0002_api_key'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
