@@ -147,7 +147,7 @@ def main() -> None:
     print(f"deals file: {DEALS:,} rows, {mb:.1f} MB CSV (Salesforce export headers)")
     print(f"read + check only: {check_s:.2f} s ({check.row_count / check_s:,.0f} rows/s)")
     print(f"import, new deals: {first_s:.2f} s, {DEALS / first_s:,.0f} rows/s "
-          f"({result.created:,} created, {result.stage_changes:,} stage history rows)")
+          f"({result.created:,} created, {result.stage_changes:,} stage changes)")
     print(f"  of which reading and checking ~{check_s:.2f} s, writing (deals_upsert) "
           f"~{first_s - check_s:.2f} s; CPU time of this process {CPU_SECONDS['deals']:.2f} s")
     print(f"re-import, nothing changed: {again_s:.2f} s, {DEALS / again_s:,.0f} rows/s "

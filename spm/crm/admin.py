@@ -7,7 +7,7 @@ from django.http import HttpRequest
 
 from spm.tenancy.admin_site import TenantInline, TenantModelAdmin, tenant_admin_site
 
-from .models import Account, Activity, Deal, DealStageHistory, Lead, Stage
+from .models import Account, Activity, Deal, DealStageHistory, Lead, Stage, StageMapping
 
 
 @admin.register(Stage, site=tenant_admin_site)
@@ -16,6 +16,17 @@ class StageAdmin(TenantModelAdmin):
                     "is_lost"]
     list_editable = ["order"]
     search_fields = ["name"]
+
+
+@admin.register(StageMapping, site=tenant_admin_site)
+class StageMappingAdmin(TenantModelAdmin):
+    """Stage values of imported files (HubSpot's internal ids, another CRM's names) and the
+    stage each one means; the import preview adds rows here too."""
+
+    list_display = ["source_value", "stage"]
+    list_select_related = ["stage"]
+    list_filter = ["stage"]
+    search_fields = ["source_value", "stage__name"]
 
 
 @admin.register(Account, site=tenant_admin_site)

@@ -1,4 +1,4 @@
-"""Forms of the CRM pages: the import upload."""
+"""Forms of the CRM pages: the import upload, and the fixes the import preview offers."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+
+from .models import Stage
 
 ACCEPTED_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
 
@@ -29,8 +31,28 @@ class ImportUploadForm(forms.Form):
         "Empty reads the first sheet.",
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    create_accounts = forms.BooleanField(
+        label="Create accounts that do not exist yet",
+        required=False,
+        help_text="For files that name each deal's account (Account Name, Associated Company) "
+        "instead of giving its ID: a name no account has becomes a new account. The preview "
+        "lists every account it would create.",
+    )
+    effective_date = forms.DateField(
+        label="Team changes take effect on",
+        required=False,
+        help_text="For a roster with a manager column: the day people join their manager's "
+        "team (YYYY-MM-DD). Empty means today. People never placed before join from their "
+        "hire date.",
+    )
+
+    KIND_OPTIONS = {"deals": {"create_accounts"}, "people": {"effective_date"}}
+
+    def __init__(self, *args, kind: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        for name in ("create_accounts", "effective_date"):
+            if name not in self.KIND_OPTIONS.get(kind, set()):
+                del self.fields[name]
         self.helper = FormHelper()
         self.helper.form_tag = False
 
@@ -49,3 +71,21 @@ class ImportUploadForm(forms.Form):
         if upload.size == 0:
             raise forms.ValidationError("The file is empty.")
         return upload
+
+
+class StageMappingForm(forms.Form):
+    """On the import preview: what a stage value of the file means."""
+
+    source_value = forms.CharField(max_length=100, widget=forms.HiddenInput)
+    stage = forms.ModelChoiceField(
+        queryset=None, empty_label="choose a stage", label="Stage"
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Read when the form is made, inside the tenant: the scoped manager fails closed.
+        self.fields["stage"].queryset = Stage.objects.order_by("order", "name")
+
+
+class RecheckForm(forms.Form):
+    create_accounts = forms.BooleanField(required=False)

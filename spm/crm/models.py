@@ -9,11 +9,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
 from spm.org.models import Person
+from spm.org.names import name_key
 from spm.tenancy.history import TenantHistoricalRecords
 from spm.tenancy.models import CURRENCY_VALIDATOR, TenantModel
 
@@ -105,6 +107,47 @@ class Stage(TenantModel):
         if self.is_lost:
             return DealStatus.LOST
         return DealStatus.OPEN
+
+
+def stage_source_key(value: str) -> str:
+    """How stage values are compared: 'Closed Won', 'closed-won' and 'closedwon' are one."""
+    return name_key(value).replace(" ", "")
+
+
+class StageMapping(TenantModel):
+    """What a stage value in an imported file means here, when it is not a stage's own name.
+
+    HubSpot exports its internal ids ("contractsent"), other CRMs their own stage names; a
+    mapping, made on the import preview, by `import_crm --stage-map` or here, is remembered for
+    every later file and wins over any built-in guess.
+    """
+
+    source_value = models.CharField(
+        max_length=100, help_text="The value as the CRM writes it, e.g. contractsent."
+    )
+    source_key = models.CharField(max_length=100, editable=False)
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="mappings")
+
+    history = TenantHistoricalRecords()
+
+    class Meta:
+        ordering = ["source_value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "source_key"], name="stage_mapping_unique_source"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_value} -> {self.stage}"
+
+    def clean(self) -> None:
+        if not stage_source_key(self.source_value or ""):
+            raise ValidationError({"source_value": "Give the value as the CRM writes it."})
+
+    def save(self, *args, **kwargs) -> None:
+        self.source_key = stage_source_key(self.source_value)
+        super().save(*args, **kwargs)
 
 
 class Account(TenantModel):
@@ -356,6 +399,11 @@ class ImportBatch(TenantModel):
     )
     notices = models.JSONField(default=list, blank=True)
     preview = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(
+        default=dict, blank=True,
+        help_text="Choices made on upload (create missing accounts, team changes from), kept so "
+        "applying checks the file exactly as it was previewed.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)
 

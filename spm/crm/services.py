@@ -43,6 +43,8 @@ from .models import (
     LeadStatus,
     Segment,
     Stage,
+    StageMapping,
+    stage_source_key,
 )
 from .signals import deals_changed
 
@@ -55,6 +57,7 @@ __all__ = [
     "deal_change_stage",
     "deals_upsert",
     "leads_upsert",
+    "stage_mappings_set",
     "stages_create_defaults",
 ]
 
@@ -196,6 +199,8 @@ def deals_upsert(
     if errors:
         raise RowsInvalid(errors)
 
+    # A new deal's first stage is recorded too (from no stage), but it is where the deal starts,
+    # not a change: only moves of deals that existed count as stage changes.
     transitions: list[tuple[str, int | None, int, datetime.datetime]] = []
     for index, values in plan.creates:
         stage = stages[values["stage_id"]]
@@ -241,7 +246,7 @@ def deals_upsert(
         created=len(plan.creates),
         updated=len(plan.updates),
         unchanged=len(plan.unchanged),
-        stage_changes=len(transitions),
+        stage_changes=len(transitions) - len(plan.creates),
         ids=ids,
     )
 
@@ -334,3 +339,35 @@ def activities_upsert(
         Column("at", moment(), required=True),
     ]
     return _simple_upsert(Activity, rows, columns, batch_size)
+
+
+@transaction.atomic
+def stage_mappings_set(
+    *, mappings: Sequence[tuple[str, Stage]], actor: Any = None
+) -> list[StageMapping]:
+    """Remember what stage values of imported files mean: (value as the CRM writes it, stage).
+
+    A value already mapped is pointed at the new stage; each change lands in the mapping's
+    history with `actor`. Raises ValidationError for an empty value or another tenant's stage.
+    """
+    tenant = require_active_tenant()
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    saved: list[StageMapping] = []
+    for source_value, stage in mappings:
+        value = str(source_value).strip()[:100]
+        key = stage_source_key(value)
+        if not key:
+            raise ValidationError({"source_value": "Give the value as the CRM writes it."})
+        if stage.tenant_id != tenant.pk:
+            raise ValidationError({"stage": "Refers to a record of another tenant."})
+        mapping = StageMapping.objects.select_for_update().filter(source_key=key).first()
+        if mapping is None:
+            mapping = StageMapping(source_value=value, stage=stage)
+        elif mapping.stage_id == stage.pk:
+            saved.append(mapping)
+            continue
+        mapping.stage = stage
+        mapping._history_user = user
+        mapping.save()
+        saved.append(mapping)
+    return saved

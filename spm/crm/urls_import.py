@@ -11,6 +11,9 @@ urlpatterns = [
     path("<str:kind>/", views_import.import_upload, name="upload"),
     path("batches/<int:batch_id>/", views_import.import_batch, name="batch"),
     path("batches/<int:batch_id>/apply/", views_import.import_batch_apply, name="apply"),
+    path("batches/<int:batch_id>/map-stage/", views_import.import_batch_map_stage,
+         name="map-stage"),
+    path("batches/<int:batch_id>/recheck/", views_import.import_batch_recheck, name="recheck"),
     path("batches/<int:batch_id>/errors.csv", views_import.import_batch_errors_csv,
          name="errors-csv"),
 ]

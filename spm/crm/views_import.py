@@ -1,8 +1,10 @@
 """Import pages (admin only): choose a kind, upload a file, read its preview and every problem,
-then apply it whole; the error report downloads as a formula-safe CSV."""
+fix what the preview can fix (map a stage value, create missing accounts), then apply it whole;
+the error report downloads as a formula-safe CSV."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 from django.contrib import messages
@@ -14,12 +16,14 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from spm.tenancy.models import Role
 from spm.tenancy.permissions import role_required
 
-from .forms import ImportUploadForm, max_upload_bytes
+from .forms import ImportUploadForm, RecheckForm, StageMappingForm, max_upload_bytes
 from .imports.export import write_error_report
 from .imports.fields import KINDS, Kind
+from .imports.options import ImportOptions
 from .imports.reading import ImportFileError
-from .imports.service import import_preview, import_request_apply
-from .models import ImportBatch, ImportStatus
+from .imports.service import import_preview, import_recheck, import_request_apply
+from .models import ImportBatch, ImportStatus, Stage
+from .services import stage_mappings_set
 
 ERRORS_ON_PAGE = 1000
 RECENT_BATCHES = 20
@@ -52,13 +56,17 @@ def import_index(request: HttpRequest) -> HttpResponse:
 def import_upload(request: HttpRequest, kind: str) -> HttpResponse:
     spec = _kind(kind)
     if request.method == "POST":
-        form = ImportUploadForm(request.POST, request.FILES)
+        form = ImportUploadForm(request.POST, request.FILES, kind=spec.name)
     else:
-        form = ImportUploadForm()
+        form = ImportUploadForm(kind=spec.name)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             upload = form.cleaned_data["file"]
+            options = ImportOptions(
+                create_accounts=bool(form.cleaned_data.get("create_accounts")),
+                effective_date=form.cleaned_data.get("effective_date"),
+            )
             try:
                 batch = import_preview(
                     kind=spec.name,
@@ -66,6 +74,7 @@ def import_upload(request: HttpRequest, kind: str) -> HttpResponse:
                     file_name=upload.name,
                     sheet=form.cleaned_data["sheet"],
                     actor=request.user,
+                    options=options,
                 )
             except ImportFileError as exc:
                 form.add_error("file", str(exc))
@@ -80,6 +89,10 @@ def import_upload(request: HttpRequest, kind: str) -> HttpResponse:
 @role_required(Role.ADMIN)
 def import_batch(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch(batch_id)
+    can_recheck = (
+        batch.status in (ImportStatus.PREVIEWED, ImportStatus.FAILED) and bool(batch.content)
+    )
+    unknown_stages = batch.preview.get("unknown_stages", []) if can_recheck else []
     context = {
         "batch": batch,
         "kind": KINDS[batch.kind],
@@ -89,8 +102,57 @@ def import_batch(request: HttpRequest, batch_id: int) -> HttpResponse:
         "can_apply": batch.status == ImportStatus.PREVIEWED,
         "applying": batch.status == ImportStatus.APPLYING,
         "refresh_seconds": REFRESH_SECONDS,
+        "can_recheck": can_recheck,
+        "unknown_stages": unknown_stages,
+        "stages": list(Stage.objects.order_by("order", "name")) if unknown_stages else [],
+        "offer_create_accounts": can_recheck
+        and batch.preview.get("unknown_account_rows", 0) > 0
+        and not batch.options.get("create_accounts"),
     }
     return render(request, "crm/import/batch.html", context)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def import_batch_map_stage(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Remember what a stage value of the file means, then check the file again."""
+    batch = _batch(batch_id)
+    form = StageMappingForm(request.POST)
+    if not form.is_valid():
+        problems = [m for errors in form.errors.values() for m in errors]
+        messages.warning(request, "The mapping was not saved: " + " ".join(problems))
+        return redirect("imports:batch", batch_id=batch.pk)
+    source, stage = form.cleaned_data["source_value"], form.cleaned_data["stage"]
+    try:
+        stage_mappings_set(mappings=[(source, stage)], actor=request.user)
+        import_recheck(batch=batch, actor=request.user)
+    except ValidationError as exc:
+        messages.warning(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"'{source}' now means the stage {stage.name}, for this file and the next ones; "
+            "the file was checked again.",
+        )
+    return redirect("imports:batch", batch_id=batch.pk)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def import_batch_recheck(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Check the file again, with missing accounts created or not."""
+    batch = _batch(batch_id)
+    form = RecheckForm(request.POST)
+    form.is_valid()  # a checkbox: absent or anything else means no
+    options = dataclasses.replace(
+        ImportOptions.from_json(batch.options),
+        create_accounts=bool(form.cleaned_data.get("create_accounts")),
+    )
+    try:
+        import_recheck(batch=batch, actor=request.user, options=options)
+    except ValidationError as exc:
+        messages.warning(request, " ".join(exc.messages))
+    return redirect("imports:batch", batch_id=batch.pk)
 
 
 @require_POST
@@ -115,5 +177,6 @@ def import_batch_errors_csv(request: HttpRequest, batch_id: int) -> HttpResponse
     return response
 
 
-for _view in (import_batch, import_batch_apply, import_batch_errors_csv):
+for _view in (import_batch, import_batch_apply, import_batch_errors_csv, import_batch_map_stage,
+              import_batch_recheck):
     _view.model = ImportBatch  # type: ignore[attr-defined]  # read by the URL isolation test

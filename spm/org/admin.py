@@ -13,7 +13,7 @@ from spm.tenancy.admin_site import (
     tenant_admin_site,
 )
 
-from .models import Period, PeriodStatus, Person, Team, TeamMembership
+from .models import Period, PeriodStatus, Person, Team, TeamMembership, TitleRoleRule
 from .services import period_set_status, team_create, team_move
 
 
@@ -28,6 +28,17 @@ class PersonAdmin(TenantModelAdmin):
     list_filter = ["role"]
     search_fields = ["name", "email", "employee_id"]
     inlines = [TeamMembershipInline]
+
+
+@admin.register(TitleRoleRule, site=tenant_admin_site)
+class TitleRoleRuleAdmin(TenantModelAdmin):
+    """Which seller role a job title in a roster import means; built-in rules apply after these
+    (see docs/import.md)."""
+
+    list_display = ["title_contains", "role", "priority"]
+    list_editable = ["role", "priority"]
+    list_filter = ["role"]
+    search_fields = ["title_contains"]
 
 
 class TeamAdminForm(TenantModelForm):

@@ -219,7 +219,7 @@ class UpsertResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    stage_changes: int = 0
+    stage_changes: int = 0  # deals that existed and moved stage (a new deal's start is no change)
     ids: dict[str, int] = field(default_factory=dict)  # key -> primary key, for every row
 
 

@@ -68,6 +68,44 @@ class Person(TenantModel):
             raise ValidationError({"termination_date": "Cannot be before the hire date."})
 
 
+class TitleRoleRule(TenantModel):
+    """Gives imported people whose job title contains `title_contains` the seller `role`.
+
+    A roster carries titles ("Regional Sales Manager"), not seller roles; these rules, tried
+    lowest `priority` first, say which role a title means. The built-in rules of
+    spm.org.titles apply after the tenant's own.
+    """
+
+    title_contains = models.CharField(
+        max_length=100,
+        help_text="Whole words the title contains, e.g. 'account manager'. Case, accents and "
+        "punctuation are ignored.",
+    )
+    role = models.CharField(max_length=16, choices=SellerRole.choices)
+    priority = models.PositiveIntegerField(
+        default=100, help_text="Rules are tried lowest first; the first match wins."
+    )
+
+    history = TenantHistoricalRecords()
+
+    class Meta:
+        ordering = ["priority", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "title_contains"], name="title_role_rule_unique_words"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"'{self.title_contains}' -> {self.get_role_display()}"
+
+    def clean(self) -> None:
+        from .names import name_key
+
+        if not name_key(self.title_contains or ""):
+            raise ValidationError({"title_contains": "Give at least one word (letters or digits)."})
+
+
 class Team(TenantModel):
     """A node of the sales organisation. `path` ("/1/4/9/") makes subtree reads one query."""
 

@@ -265,13 +265,55 @@ def test_slash_dates_are_month_first_unless_the_column_shows_day_first():
     assert "DD/MM/YYYY (day first)" in eu.notice
 
 
-@pytest.mark.parametrize("text", ["2026-02-30", "31/31/2026", "soon", "99999999", "1234"])
+@pytest.mark.parametrize(
+    "text", ["2026-13-01", "31/31/2026", "2026-02-00", "soon", "99999999", "1234"]
+)
 def test_a_bad_date_says_which_formats_work(text):
     result = cleaning.day(series(text), label="Close date")
     assert result.problems[0] == (
         f"'{text}' is not a date (use YYYY-MM-DD; MM/DD/YYYY, DD.MM.YYYY, 1-Mar-2025 and Excel "
         "date numbers also work)"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "missing"),
+    [
+        ("2/30/2026", "February 30, 2026"),
+        ("2026-02-30", "February 30, 2026"),
+        ("2026/04/31", "April 31, 2026"),
+        ("31.06.2026", "June 31, 2026"),
+        ("30-Feb-2026", "February 30, 2026"),
+        ("Feb 29, 2025", "February 29, 2025"),
+        ("2/29/25", "February 29, 2025"),
+        ("20260931", "September 31, 2026"),
+    ],
+)
+def test_a_day_the_month_does_not_have_is_named_rather_than_called_a_bad_format(text, missing):
+    result = cleaning.day(series(text), label="Close date")
+    assert result.problems[0] == f"'{text}' is not a real day: {missing} does not exist"
+    assert result.parsed[0] is None
+
+
+def test_a_day_missing_from_a_day_first_column_is_read_day_first():
+    result = cleaning.day(series("31/12/2026", "30/02/2026"), label="Close date")
+    assert result.parsed[0] == datetime.date(2026, 12, 31)
+    assert result.problems[1] == "'30/02/2026' is not a real day: February 30, 2026 does not exist"
+
+
+def test_february_29_of_a_leap_year_is_a_real_day():
+    assert cleaning.day(series("2/29/2028"), label="Close date").parsed[0] == datetime.date(
+        2028, 2, 29
+    )
+
+
+def test_a_time_on_a_day_that_does_not_exist_says_so():
+    result = cleaning.moment(series("2026-02-30 10:00", "4/31/2026 9:00 AM"), label="Created",
+                             timezone="UTC")
+    assert result.problems.tolist() == [
+        "'2026-02-30 10:00' is not a real day: February 30, 2026 does not exist",
+        "'4/31/2026 9:00 AM' is not a real day: April 31, 2026 does not exist",
+    ]
 
 
 def test_times_without_offset_are_local_and_a_clock_change_gap_is_flagged():

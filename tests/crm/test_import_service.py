@@ -156,8 +156,9 @@ def test_a_clean_preview_writes_nothing_but_says_what_applying_will_do(tenant_a,
         assert Deal.objects.count() == 0
         assert DealStageHistory.objects.count() == 0
     assert batch.status == ImportStatus.PREVIEWED
+    # New deals are creations: their first stage is recorded but is not a stage change.
     assert batch.preview["plan"] == {"created": 3, "updated": 0, "unchanged": 0,
-                                     "stage_changes": 3}
+                                     "stage_changes": 0}
     assert [r["row"] for r in batch.preview["rows"]] == [2, 3, 4]
     amount = batch.preview["headers"].index("Amount")
     assert batch.preview["rows"][0]["cells"][amount] == ["12500.00", False]

@@ -14,7 +14,7 @@ from django.test import Client
 
 from spm.celery import app as celery_app
 from spm.crm.imports.service import import_preview
-from spm.crm.models import Deal, ImportBatch, ImportStatus
+from spm.crm.models import Account, Deal, ImportBatch, ImportStatus, Stage, StageMapping
 from spm.tenancy.context import tenant_context
 from spm.tenancy.models import Role
 from spm.tenancy.urls import tenant_reverse
@@ -216,6 +216,8 @@ def import_urls(tenant, batch) -> list[tuple[str, str]]:
         ("get", batch_url(tenant, "imports:batch", batch)),
         ("post", batch_url(tenant, "imports:apply", batch)),
         ("get", batch_url(tenant, "imports:errors-csv", batch)),
+        ("post", batch_url(tenant, "imports:map-stage", batch)),
+        ("post", batch_url(tenant, "imports:recheck", batch)),
     ]
 
 
@@ -255,7 +257,8 @@ def test_another_tenants_batch_is_404_under_ones_own_slug(tenant_a, tenant_b, ad
     client.force_login(admin_b)
     for name in ("imports:batch", "imports:errors-csv"):
         assert client.get(batch_url(tenant_b, name, batch_a)).status_code == 404
-    assert client.post(batch_url(tenant_b, "imports:apply", batch_a)).status_code == 404
+    for name in ("imports:apply", "imports:map-stage", "imports:recheck"):
+        assert client.post(batch_url(tenant_b, name, batch_a)).status_code == 404
     with tenant_context(tenant_a):
         assert ImportBatch.objects.get().status == ImportStatus.PREVIEWED
 
@@ -281,3 +284,142 @@ def test_a_long_error_list_is_cut_on_the_page_and_complete_in_the_download(
         batch = ImportBatch.objects.get()
     report = admin_client.get(batch_url(tenant_a, "imports:errors-csv", batch)).content.decode()
     assert report.count("cannot be negative") == 5
+
+
+HUBSPOT_CSV = (
+    b"Record ID,Deal Name,Deal Stage,Close Date,Deal owner,Amount,Associated Company\r\n"
+    b"981,Initech,contractsent,2026-04-30,Ana Silva,1200,Initech\r\n"
+    b"982,Hooli,contractsent,2026-05-31,Ana Silva,900,Hooli\r\n"
+    b"983,Initech 2,closedwon,2026-03-31,Ana Silva,800,Initech\r\n"
+)
+
+
+def test_an_unknown_stage_value_is_mapped_on_the_preview_and_the_file_checked_again(
+    tenant_a, world, admin_a, admin_client, django_capture_on_commit_callbacks
+):
+    response = upload(admin_client, tenant_a, HUBSPOT_CSV, create_accounts="on")
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "data-import-stage-map" in page
+    assert "map <strong>contractsent</strong> (2 rows) to" in page
+    assert "will create account Hooli" in page
+    with tenant_context(tenant_a):
+        batch = ImportBatch.objects.get()
+        prospecting = Stage.objects.get(name="Prospecting")
+    assert batch.status == ImportStatus.FAILED
+
+    mapped = admin_client.post(batch_url(tenant_a, "imports:map-stage", batch),
+                               {"source_value": "contractsent", "stage": prospecting.pk},
+                               follow=True)
+    text = mapped.content.decode()
+    assert "&#x27;contractsent&#x27; now means the stage Prospecting" in text
+    assert "No problems found." in text
+    assert "data-import-stage-map" not in text
+    with tenant_context(tenant_a):
+        batch.refresh_from_db()
+        mapping = StageMapping.objects.get()
+        mapped_by = mapping.history.get().history_user_id
+    assert batch.status == ImportStatus.PREVIEWED
+    assert (mapping.source_value, mapping.stage_id) == ("contractsent", prospecting.pk)
+    assert mapped_by == admin_a.pk
+
+    apply(admin_client, tenant_a, batch, django_capture_on_commit_callbacks)
+    with tenant_context(tenant_a):
+        assert dict(Deal.objects.values_list("external_id", "stage__name")) == {
+            "981": "Prospecting", "982": "Prospecting", "983": "Closed Won",
+        }
+        assert Account.objects.filter(name="Hooli").exists()
+    # The next file with the same values needs no mapping.
+    again = upload(admin_client, tenant_a, HUBSPOT_CSV)
+    assert b"No problems found." in admin_client.get(again["Location"]).content
+
+
+def test_a_mapping_to_a_stage_of_another_tenant_is_refused_and_nothing_saved(
+    tenant_a, tenant_b, world, admin_client
+):
+    with tenant_context(tenant_b):
+        theirs = StageFactory(name="Theirs", order=1)
+    upload(admin_client, tenant_a, HUBSPOT_CSV)
+    with tenant_context(tenant_a):
+        batch = ImportBatch.objects.get()
+    response = admin_client.post(batch_url(tenant_a, "imports:map-stage", batch),
+                                 {"source_value": "contractsent", "stage": theirs.pk},
+                                 follow=True)
+    assert "The mapping was not saved" in response.content.decode()
+    with tenant_context(tenant_a):
+        assert StageMapping.objects.count() == 0
+        batch.refresh_from_db()
+    assert batch.status == ImportStatus.FAILED
+
+
+def test_missing_accounts_can_be_created_from_the_preview(tenant_a, world, admin_client):
+    with tenant_context(tenant_a):
+        StageMapping.objects.create(source_value="contractsent",
+                                    stage=Stage.objects.get(name="Prospecting"))
+    response = upload(admin_client, tenant_a, HUBSPOT_CSV)
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "data-import-create-accounts" in page
+    assert "unknown account: no account is named &#x27;Hooli&#x27;" in page
+    with tenant_context(tenant_a):
+        batch = ImportBatch.objects.get()
+    rechecked = admin_client.post(batch_url(tenant_a, "imports:recheck", batch),
+                                  {"create_accounts": "on"}, follow=True).content.decode()
+    assert "No problems found." in rechecked
+    assert "will create account Hooli" in rechecked
+    with tenant_context(tenant_a):
+        batch.refresh_from_db()
+        assert not Account.objects.filter(name="Hooli").exists()
+    assert batch.options == {"create_accounts": True}
+
+
+def test_a_new_tenant_without_stages_is_pointed_to_where_stages_are_set_up(
+    tenant_a, admin_client
+):
+    with tenant_context(tenant_a):
+        PersonFactory(employee_id="E100", name="Ana Silva", email="ana@example.com")
+        AccountFactory(external_id="ACC-1", name="Initech")
+    response = upload(admin_client, tenant_a, DEALS_CSV)
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "no stages are set up yet" in page
+    assert "No stages are set up yet. Add your sales stages in the admin" in page
+    assert '/t/acme/admin/crm/stage/"' in page
+
+
+def test_the_upload_form_offers_the_options_of_its_kind_only(tenant_a, admin_client):
+    deals = admin_client.get(tenant_reverse(tenant_a, "imports:upload", kind="deals"))
+    people = admin_client.get(tenant_reverse(tenant_a, "imports:upload", kind="people"))
+    assert b'name="create_accounts"' in deals.content
+    assert b'name="effective_date"' not in deals.content
+    assert b'name="effective_date"' in people.content
+    assert b'name="create_accounts"' not in people.content
+    assert b"Manager Email" in people.content
+    assert b"First Name" in people.content
+
+
+def test_a_roster_uploaded_with_an_effective_date_keeps_it_for_apply(
+    tenant_a, admin_client, django_capture_on_commit_callbacks
+):
+    roster = (b"Employee ID,First Name,Last Name,Work Email,Job Title,Manager Email\r\n"
+              b"M1,Ada,Boss,ada@acme.example,VP Sales,\r\n"
+              b"R1,Rui,Rep,rui@acme.example,Account Executive,ada@acme.example\r\n")
+    response = upload(admin_client, tenant_a, roster, name="roster.csv", kind="people",
+                      effective_date="2026-05-01")
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "1 new team, 0 teams moved, 1 person placed in their manager's team from " \
+        "2026-05-01" in page
+    with tenant_context(tenant_a):
+        batch = ImportBatch.objects.get()
+    applied = apply(admin_client, tenant_a, batch, django_capture_on_commit_callbacks)
+    assert "1 team created, 0 moved, 1 person placed" in applied.content.decode()
+    from spm.org.models import TeamMembership
+
+    with tenant_context(tenant_a):
+        membership = TeamMembership.objects.select_related("team").get()
+    assert (membership.team.name, str(membership.valid_from)) == ("Ada Boss's team",
+                                                                  "2026-05-01")
+
+
+def test_a_bad_effective_date_is_a_form_error(tenant_a, admin_client):
+    response = upload(admin_client, tenant_a, b"Employee ID,Name,Email\r\n1,A,a@b.example\r\n",
+                      kind="people", effective_date="2026-02-30")
+    assert response.status_code == 400
+    assert "Enter a valid date." in response.content.decode()

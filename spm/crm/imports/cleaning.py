@@ -8,6 +8,7 @@ file is checked in about a second.
 
 from __future__ import annotations
 
+import calendar
 import re
 import zoneinfo
 from collections.abc import Callable, Mapping
@@ -34,6 +35,7 @@ class Cleaned:
     parsed: pd.Series
     problems: pd.Series
     notice: str = ""
+    shown: pd.Series | None = None  # what the preview shows instead of the cell, if anything
 
     @classmethod
     def empty_like(cls, raw: pd.Series) -> Cleaned:
@@ -286,12 +288,15 @@ def _to_datetime(values: pd.Series, fmt: str) -> pd.Series:
     return pd.to_datetime(values, format=fmt, errors="coerce")
 
 
-def _slash_order(parts: pd.DataFrame) -> tuple[str, str]:
+def _is_day_first(parts: pd.DataFrame) -> bool:
     """Month-first (US) unless a first number above 12 shows the column is day-first."""
     first = pd.to_numeric(parts["a"], errors="coerce")
     second = pd.to_numeric(parts["b"], errors="coerce")
-    day_first = bool((first > 12).any()) and not bool((second > 12).any())
-    if day_first:
+    return bool((first > 12).any()) and not bool((second > 12).any())
+
+
+def _slash_order(parts: pd.DataFrame) -> tuple[str, str]:
+    if _is_day_first(parts):
         return "%d/%m", "read as DD/MM/YYYY (day first), because some have a day above 12"
     return "%m/%d", "read as MM/DD/YYYY (month first)"
 
@@ -332,6 +337,80 @@ def _parse_days(raw: pd.Series, label: str) -> tuple[pd.Series, str]:
     return parsed, notice
 
 
+_MONTH_NAMES = [
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+]
+_MONTH_OF = {name[:3].casefold(): number for number, name in enumerate(_MONTH_NAMES, 1)}
+_MONTH_WORD = r"(?P<month_name>[A-Za-z]{3,9})\.?"
+# Where a date sits in a cell, as (pattern, order of its numbers); a time may follow.
+_DAY_SHAPES = [
+    (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:$|[T ])"), "ymd"),
+    (re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})(?:$|[T ])"), "ymd"),
+    (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})(?:$|[T ])"), "slash"),
+    (re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:$|[T ])"), "dmy"),
+    (re.compile(r"(\d{4})(\d{2})(\d{2})$"), "ymd"),
+    (re.compile(r"(\d{1,2})[- ]" + _MONTH_WORD + r"[- ](\d{4}|\d{2})(?:$|[T ])"), "dMy"),
+    (re.compile(_MONTH_WORD + r" (\d{1,2}),? (\d{4})(?:$|[T ])"), "Mdy"),
+]
+
+
+def _impossible_day(text: str, *, day_first: bool) -> str | None:
+    """"February 30, 2026 does not exist" when `text` names a month and a day that it lacks.
+
+    Only a real month with a day it does not have (29-31) counts; anything else (month 13, day
+    0, words) is an unreadable format, which is a different mistake with a different fix.
+    """
+    for pattern, order in _DAY_SHAPES:
+        found = pattern.match(text)
+        if found is None:
+            continue
+        parts = list(found.groups())
+        if order == "dMy":
+            day_text, month_text, year_text = parts
+            month = _MONTH_OF.get(month_text[:3].casefold(), 0)
+        elif order == "Mdy":
+            month_text, day_text, year_text = parts
+            month = _MONTH_OF.get(month_text[:3].casefold(), 0)
+        else:
+            if order == "ymd":
+                year_text, month_text, day_text = parts
+            elif order == "dmy" or (order == "slash" and day_first):
+                day_text, month_text, year_text = parts
+            else:
+                month_text, day_text, year_text = parts
+            month = int(month_text)
+        year, day_number = int(year_text), int(day_text)
+        if len(year_text) == 2:
+            year += 2000 if year < 69 else 1900  # strptime's %y rule, which the reader uses
+        if not (1 <= month <= 12 and 1 <= year <= 9999) or not 29 <= day_number <= 31:
+            return None
+        if day_number > calendar.monthrange(year, month)[1]:
+            return f"{_MONTH_NAMES[month - 1]} {day_number}, {year} does not exist"
+        return None
+    return None
+
+
+def impossible_days(raw: pd.Series) -> pd.Series:
+    """Per cell, why a well-formed date cannot be (a day the month lacks), else None."""
+    slash = raw.str.extract(r"^(?P<a>\d{1,2})/(?P<b>\d{1,2})/\d{2,4}(?:$|[T ])").dropna()
+    day_first = _is_day_first(slash) if not slash.empty else False
+    return pd.Series(
+        [_impossible_day(text, day_first=day_first) for text in raw.tolist()],
+        index=raw.index, dtype=object,
+    )
+
+
+def _fail_unreadable_days(result: Cleaned, values: pd.Series, bad: pd.Series, help: str) -> None:
+    """A day the calendar lacks gets its own reason; other unreadable cells the format help."""
+    if bad.any():
+        impossible = impossible_days(values[bad]).reindex(values.index)
+        named = bad & impossible.notna()
+        if named.any():
+            result.fail(named, quoted(values[named]) + " is not a real day: " + impossible[named])
+    result.fail(bad, f"{{value}} is not a {help}")
+
+
 def day(raw: pd.Series, *, label: str, required: bool = False) -> Cleaned:
     def clean(values: pd.Series) -> Cleaned:
         result = Cleaned.empty_like(values)
@@ -339,7 +418,7 @@ def day(raw: pd.Series, *, label: str, required: bool = False) -> Cleaned:
         parsed, result.notice = _parse_days(values, label)
         if required:
             result.fail(~present, "is empty")
-        result.fail(present & parsed.isna(), f"{{value}} is not a date ({DATE_HELP})")
+        _fail_unreadable_days(result, values, present & parsed.isna(), f"date ({DATE_HELP})")
         ok = present & parsed.notna() & result.problems.isna()
         result.set(ok, parsed[ok].dt.date.tolist())
         return result
@@ -388,9 +467,8 @@ def _moments(raw: pd.Series, *, label: str, timezone: str, required: bool) -> Cl
     stamps = stamps.where(stamps.notna(), localised.dt.tz_convert("UTC"))
     if required:
         result.fail(~present, "is empty")
-    result.fail(
-        present & naive.isna() & stamps.isna(),
-        f"{{value}} is not a date and time ({TIME_HELP})",
+    _fail_unreadable_days(
+        result, raw, present & naive.isna() & stamps.isna(), f"date and time ({TIME_HELP})"
     )
     result.fail(
         present & stamps.isna(),

@@ -33,6 +33,10 @@ class Field:
     choices: Mapping[str, str] = field(default_factory=dict)
     negative: bool = False
     max_digits: int = 14
+    # False: read to check or derive other values, never written as a column of its own.
+    stored: bool = True
+    # A required field whose column may be left out when one of these fields has a column.
+    or_from: tuple[str, ...] = ()
 
     @property
     def allowed(self) -> str:
@@ -114,6 +118,14 @@ ACTIVITY_CHOICES = _choices(
 )
 
 PERSON_REF = "person"  # resolved by employee id, email, or a name that is unique
+# Pipedrive and Dynamics keep a won or lost deal in the stage it was in and say so in a status.
+DEAL_STATUSES = ChoiceMap({
+    **dict.fromkeys(("open", "inprogress", "active", "onhold", "pending"), "open"),
+    **dict.fromkeys(("won", "closedwon", "dealwon", "win"), "won"),
+    **dict.fromkeys(("lost", "closedlost", "deallost", "canceled", "cancelled", "outsold",
+                     "disqualified", "notinterested"), "lost"),
+})
+DEAL_STATUSES.labels = {"open": "Open", "won": "Won", "lost": "Lost"}
 
 PEOPLE = Kind(
     name="people",
@@ -121,19 +133,44 @@ PEOPLE = Kind(
     key="employee_id",
     fields=(
         Field("employee_id", "Employee ID", "key", (
-            "Employee ID", "Employee Number", "Employee No", "Emp ID", "Worker ID", "Person ID",
-            "External ID", "ID"), required=True, max_length=64),
-        Field("name", "Name", "text", ("Name", "Full Name", "Employee Name", "Display Name"),
-              required=True, max_length=200),
-        Field("email", "Email", "email", ("Email", "Email Address", "E-mail", "Work Email"),
-              required=True),
-        Field("title", "Title", "text", ("Title", "Job Title", "Position"), max_length=200),
+            "Employee ID", "Employee Number", "Employee No", "Employee #", "Emp ID", "Emp #",
+            "EEID", "Worker ID", "Associate ID", "Personnel Number", "Staff ID", "Employee Code",
+            "Person ID", "External ID", "ID"), required=True, max_length=64),
+        Field("name", "Name", "text", (
+            "Name", "Full Name", "Employee Name", "Display Name", "Preferred Full Name", "Worker",
+            "Worker Name", "Legal Name", "Employee"),
+            required=True, max_length=200, or_from=("first_name", "last_name")),
+        Field("preferred_first_name", "Preferred first name", "text", (
+            "Preferred First Name", "Preferred Name - First Name", "Nickname"),
+            max_length=200, stored=False),
+        Field("first_name", "First name", "text", (
+            "First Name", "Legal First Name", "Legal Name - First Name", "Given Name",
+            "Forename", "First"), max_length=200, stored=False),
+        Field("last_name", "Last name", "text", (
+            "Last Name", "Legal Last Name", "Legal Name - Last Name", "Surname", "Family Name",
+            "Last"), max_length=200, stored=False),
+        Field("email", "Email", "email", (
+            "Work Email", "Primary Work Email", "Work Email Address", "Business Email",
+            "Company Email", "Email - Work", "Email - Primary Work", "Email", "Email Address",
+            "E-mail"), required=True),
+        Field("title", "Title", "text", (
+            "Business Title", "Job Title", "Title", "Position Title", "Job Profile", "Position",
+            "Designation", "Job"), max_length=200),
         Field("role", "Role", "choice", ("Role", "Seller Role", "Sales Role"), empty="omit",
               choices=ROLE_CHOICES),
-        Field("hire_date", "Hire date", "day", ("Hire Date", "Start Date", "Date Hired"),
-              empty="null"),
+        Field("manager", "Manager", "manager", (
+            "Manager Employee ID", "Manager ID", "Manager Employee Number", "Manager Emp ID",
+            "Supervisor Employee ID", "Supervisor ID", "Supervisor EID", "Reports To ID",
+            "Reports To Employee ID", "Manager Email", "Manager Work Email",
+            "Manager Email Address", "Supervisor Email", "Reports To Email", "Manager",
+            "Manager Name", "Reports To", "Supervisor", "Supervisor Name", "Line Manager",
+            "Direct Manager", "Worker's Manager"), stored=False),
+        Field("hire_date", "Hire date", "day", (
+            "Hire Date", "Original Hire Date", "Most Recent Hire Date", "Start Date",
+            "Date Hired", "Date of Hire", "Hired On", "Employment Start Date"), empty="null"),
         Field("termination_date", "Termination date", "day", (
-            "Termination Date", "End Date", "Leave Date", "Date Terminated"), empty="null"),
+            "Termination Date", "Term Date", "Terminated On", "Date Terminated", "End Date",
+            "Leave Date", "Last Day of Work", "Employment End Date"), empty="null"),
         Field("payout_currency", "Payout currency", "currency", (
             "Payout Currency", "Currency", "Pay Currency")),
     ),
@@ -145,10 +182,16 @@ ACCOUNTS = Kind(
     key="external_id",
     fields=(
         Field("external_id", "Account ID", "key", (
-            "Account ID", "Company ID", "Record ID", "External ID", "ID"),
+            "Account ID", "Account ID (18)", "Company ID", "Organization ID",
+            "Organization - ID", "(Do Not Modify) Account", "Record ID", "External ID", "ID"),
             required=True, max_length=64),
-        Field("name", "Account name", "text", ("Account Name", "Company Name", "Name", "Company"),
-              required=True, max_length=255),
+        Field("name", "Account name", "text", (
+            "Account Name", "Company Name", "Organization Name", "Organization - Name", "Name",
+            "Company", "Organization", "Account"), required=True, max_length=255),
+        Field("owner", "Owner", "account_owner", (
+            "Account Owner Email", "Company Owner Email", "Owner Email", "Owner Employee ID",
+            "Account Owner", "Company Owner", "Organization - Owner", "Owner", "Owner Name"),
+            stored=False),
         Field("industry", "Industry", "text", ("Industry",), max_length=100),
         Field("segment", "Segment", "choice", (
             "Segment", "Account Segment", "Customer Segment", "Market Segment"),
@@ -176,30 +219,46 @@ DEALS = Kind(
     key="external_id",
     fields=(
         Field("external_id", "Deal ID", "key", (
-            "Opportunity ID", "Deal ID", "Record ID", "External ID", "ID"),
+            "Opportunity ID", "Opportunity ID (18)", "Deal ID", "Deal - ID",
+            "(Do Not Modify) Opportunity", "Record ID", "External ID", "ID"),
             required=True, max_length=64),
-        Field("name", "Deal name", "text", ("Opportunity Name", "Deal Name", "Name"),
-              max_length=255),
+        Field("name", "Deal name", "text", (
+            "Opportunity Name", "Deal Name", "Deal - Title", "Topic", "Name"), max_length=255),
         Field("account_id", "Account", "account", (
-            "Account ID", "Company ID", "Associated Company ID", "Account External ID"),
-            required=True),
+            "Account ID", "Company ID", "Associated Company IDs (Primary)",
+            "Associated Company ID", "Associated Company IDs", "Account External ID",
+            "Organization ID", "Deal - Organization ID"),
+            required=True, or_from=("account_name",)),
+        Field("account_name", "Account name", "account_name", (
+            "Account Name", "Associated Company (Primary)", "Associated Company",
+            "Associated Company Name", "Company Name", "Company", "Organization",
+            "Deal - Organization", "Organization Name", "Potential Customer", "Customer",
+            "Account"), stored=False),
         Field("owner_id", "Owner", PERSON_REF, (
             "Owner Employee ID", "Owner Email", "Opportunity Owner Email", "Deal Owner Email",
-            "Opportunity Owner", "Deal Owner", "Owner", "Owner Name"), required=True),
-        Field("amount", "Amount", "money", ("Amount", "Deal Amount", "Opportunity Amount"),
-              required=True),
+            "Opportunity Owner", "Deal Owner", "Deal - Owner", "Owner", "Owner Name",
+            "Owner Full Name", "Sales Rep", "Salesperson"), required=True),
+        Field("amount", "Amount", "money", (
+            "Amount", "Deal Amount", "Opportunity Amount", "Deal - Value", "Value",
+            "Est. Revenue", "Estimated Revenue"), required=True),
         Field("currency", "Currency", "currency", (
             "Currency", "Opportunity Currency", "Deal Currency", "Currency Code",
-            "Deal currency code"), empty="omit"),
-        Field("stage_id", "Stage", "stage", ("Stage", "Deal Stage", "Stage Name",
-                                             "Opportunity Stage"), required=True),
+            "Deal currency code", "Deal - Currency", "Currency ISO Code"), empty="omit"),
+        Field("stage_id", "Stage", "stage", (
+            "Stage", "Deal Stage", "Stage Name", "Opportunity Stage", "Deal - Stage",
+            "Sales Stage", "Pipeline Phase"), required=True),
+        Field("deal_status", "Status", "choice", (
+            "Status", "Deal Status", "Deal - Status", "Opportunity Status"), stored=False,
+            choices=DEAL_STATUSES),
         Field("forecast_category", "Forecast category", "choice", (
             "Forecast Category", "Forecast Category Name"), empty="omit",
             choices=FORECAST_CHOICES),
         Field("created_date", "Created date", "day", (
-            "Created Date", "Create Date", "Created On", "Date Created"), empty="omit"),
-        Field("close_date", "Close date", "day", ("Close Date", "Expected Close Date"),
-              required=True),
+            "Created Date", "Create Date", "Created On", "Date Created", "Deal - Deal created",
+            "Deal created"), empty="omit"),
+        Field("close_date", "Close date", "day", (
+            "Close Date", "Expected Close Date", "Deal - Expected close date",
+            "Est. Close Date", "Estimated Close Date"), required=True),
         Field("product_line", "Product line", "text", (
             "Product Family", "Product Line", "Product Category", "Product"), max_length=100),
         Field("deal_type", "Type", "choice", ("Type", "Deal Type", "Opportunity Type"),
@@ -207,7 +266,8 @@ DEALS = Kind(
         Field("units", "Units", "count", ("Quantity", "Units", "Total Quantity", "Seats"),
               empty="omit"),
         Field("lost_reason", "Lost reason", "text", (
-            "Lost Reason", "Closed Lost Reason", "Loss Reason", "Reason Lost"), max_length=255),
+            "Lost Reason", "Closed Lost Reason", "Loss Reason", "Reason Lost",
+            "Deal - Lost reason"), max_length=255),
         Field("margin", "Margin", "money", ("Margin", "Gross Margin"), empty="null",
               negative=True),
         Field("stage_changed_at", "Stage changed at", "moment", (

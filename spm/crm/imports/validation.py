@@ -4,6 +4,7 @@ every problem with its row, column and reason, and holds rows ready for the upse
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -11,13 +12,21 @@ from typing import Any
 
 import pandas as pd
 
-from spm.crm.models import Account, Deal, Lead, Stage
-from spm.org.models import Person
+from spm.crm.models import Deal, Lead
 from spm.tenancy.context import require_active_tenant
 
-from . import cleaning
+from . import cleaning, roster
 from .fields import PERSON_REF, Field, Kind, match_headers
+from .options import ImportOptions
 from .reading import Table
+from .references import (
+    NewAccount,
+    adoptable_accounts,
+    resolve_account_ids,
+    resolve_account_names,
+    resolve_people,
+)
+from .stages import resolve_stages
 
 PREVIEW_ROWS = 50
 CHUNK = 5000
@@ -63,8 +72,25 @@ class ImportCheck:
     preview: dict[str, Any] = field(default_factory=dict)
     sheet_names: list[str] = field(default_factory=list)
     sheet: str = ""
+    options: ImportOptions = field(default_factory=ImportOptions)
     _frame: pd.DataFrame | None = None  # cleaned values, one column per mapped field
     row_numbers: list[int] = field(default_factory=list)  # file row of each data row
+    # People: who reports to whom (employee ids; None: to no one), and from which day.
+    reports: dict[str, str | None] = field(default_factory=dict)
+    new_people: set[str] = field(default_factory=set)  # placed from their hire date
+    effective_date: datetime.date | None = None
+    # Deals: accounts to create by name (key -> name), and rows naming an unknown account.
+    accounts_to_create: dict[str, str] = field(default_factory=dict)
+    unknown_account_rows: int = 0
+    # Deals: stage values no stage fits (key -> [value as written, rows]), to map on the preview.
+    unknown_stages: dict[str, list] = field(default_factory=dict)
+    # Accounts: accounts made from a deals file by name that this file gives their ID (pk -> ID).
+    account_adoptions: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def fixable_on_preview(self) -> bool:
+        """Problems the preview page can fix without a new upload (a mapping, an option)."""
+        return bool(self.unknown_stages or self.unknown_account_rows)
 
     @property
     def ok(self) -> bool:
@@ -77,7 +103,7 @@ class ImportCheck:
         """Rows keyed by model attname; cells that mean "leave it as it is" are left out."""
         if self._frame is None or self.errors:
             raise ValueError("Only a file without errors has rows to write.")
-        names = list(self._frame.columns)
+        names = [n for n in self._frame.columns if self.kind.field(n).stored]
         columns = []
         for name in names:
             values = self._frame[name].tolist()
@@ -93,59 +119,179 @@ class ImportCheck:
         return rows
 
 
-def check_table(kind: Kind, table: Table) -> ImportCheck:
+@dataclass
+class Sheet:
+    """A table while it is checked: each field's cells as text (from its column, or derived from
+    others), the header to report it under, and its cleaned values."""
+
+    kind: Kind
+    cells: pd.DataFrame
+    headers: dict[str, str]  # field name -> header in the file (or how it was derived)
+    raw: dict[str, pd.Series]  # field name -> text cells
+    cleaned: dict[str, cleaning.Cleaned] = field(default_factory=dict)
+    timezone: str = "UTC"
+
+
+def check_table(
+    kind: Kind, table: Table, options: ImportOptions | None = None
+) -> ImportCheck:
     tenant = require_active_tenant()
+    options = options or ImportOptions()
     check = ImportCheck(
         kind=kind,
         row_count=len(table.cells),
         notices=list(table.notices),
         sheet_names=table.sheet_names,
         sheet=table.sheet,
+        options=options,
     )
     match = match_headers(kind, table.headers)
-    check.headers = match.headers
+    cells = table.cells
+    sheet = Sheet(
+        kind=kind,
+        cells=cells,
+        headers=dict(match.headers),
+        raw={name: cells[position] for name, position in match.columns.items()},
+        timezone=tenant.timezone,
+    )
     for spec in kind.fields:
-        if spec.required and spec.name not in match.columns:
+        present = spec.name in match.columns or any(n in match.columns for n in spec.or_from)
+        if spec.required and not present:
             accepted = ", ".join(f"'{a}'" for a in spec.aliases)
+            instead = "".join(
+                f"; or give {kind.field(other).label.lower()} as one of "
+                + ", ".join(f"'{a}'" for a in kind.field(other).aliases)
+                for other in spec.or_from
+            )
             check.errors.append(
                 RowProblem(HEADER_ROW, spec.label,
-                           f"required column is missing (name it one of {accepted})")
+                           f"required column is missing (name it one of {accepted}{instead})")
             )
     if match.ignored:
         check.notices.append(
             f"Columns not used for {kind.label.lower()}: {', '.join(match.ignored)}."
         )
 
-    cells = table.cells
-    cleaned: dict[str, cleaning.Cleaned] = {}
+    if kind.name == "people":
+        check.effective_date = roster.effective_day(tenant.timezone, options.effective_date)
+        roster.derive_name(sheet)
     for spec in kind.fields:
-        if spec.name in match.columns:
-            raw = cells[match.columns[spec.name]]
-            cleaned[spec.name] = _clean(spec, raw, timezone=tenant.timezone)
-            if cleaned[spec.name].notice:
-                check.notices.append(cleaned[spec.name].notice)
+        if spec.name in sheet.raw and spec.kind not in CONTEXTUAL:
+            sheet.cleaned[spec.name] = _clean(spec, sheet.raw[spec.name], timezone=tenant.timezone)
+            if sheet.cleaned[spec.name].notice:
+                check.notices.append(sheet.cleaned[spec.name].notice)
+    KIND_CHECKS.get(kind.name, _no_more_checks)(sheet, check)
 
-    if kind.key in cleaned:
-        _flag_duplicates(cleaned[kind.key], cells[match.columns[kind.key]])
-    _cross_checks(kind, cleaned)
+    if kind.key in sheet.cleaned:
+        _flag_duplicates(sheet.cleaned[kind.key], sheet.raw[kind.key])
+    _cross_checks(kind, sheet.cleaned)
 
     for spec in kind.fields:
-        if spec.name not in cleaned:
+        if spec.name not in sheet.cleaned or spec.name not in sheet.headers:
             continue
-        problems = cleaned[spec.name].problems.dropna()
-        raw = cells[match.columns[spec.name]]
+        problems = sheet.cleaned[spec.name].problems.dropna()
+        raw = sheet.raw[spec.name]
         check.errors.extend(
-            RowProblem(int(row), match.headers[spec.name], str(reason), raw[row])
+            RowProblem(int(row), sheet.headers[spec.name], str(reason), raw[row])
             for row, reason in problems.items()
         )
     check.errors.sort(key=lambda e: e.row)
 
     check._frame = pd.DataFrame(
-        {name: c.parsed for name, c in cleaned.items()}, index=cells.index, dtype=object
+        {name: c.parsed for name, c in sheet.cleaned.items()}, index=cells.index, dtype=object
     )
+    check.headers = dict(sheet.headers)
     check.row_numbers = [int(i) for i in cells.index]
-    check.preview = _preview(kind, cleaned, cells, match.columns, match.headers)
+    check.preview = _preview(sheet)
+    if check.accounts_to_create:
+        check.preview["accounts_to_create"] = sorted(
+            check.accounts_to_create.values(), key=str.casefold
+        )
+    if check.unknown_stages:
+        check.preview["unknown_stages"] = [
+            {"value": value, "rows": rows} for value, rows in check.unknown_stages.values()
+        ]
+    if check.unknown_account_rows:
+        check.preview["unknown_account_rows"] = check.unknown_account_rows
     return check
+
+
+# Fields whose cells are read against other fields of the row or the file; the checks of their
+# kind (KIND_CHECKS) clean them.
+CONTEXTUAL = {"manager", "account_name", "account_owner", "stage"}
+
+
+def _no_more_checks(sheet: Sheet, check: ImportCheck) -> None:
+    return None
+
+
+def _check_deals(sheet: Sheet, check: ImportCheck) -> None:
+    _merge_accounts(sheet, check)
+    if "stage_id" in sheet.raw:
+        status = sheet.cleaned.get("deal_status")
+        resolution = resolve_stages(
+            sheet.raw["stage_id"], statuses=status.parsed if status is not None else None
+        )
+        sheet.cleaned["stage_id"] = resolution.cleaned
+        check.unknown_stages = resolution.unknown
+
+
+def _merge_accounts(sheet: Sheet, check: ImportCheck) -> None:
+    """The account of each row: by ID where the row gives one, else by name."""
+    by_id = sheet.cleaned.get("account_id")
+    if "account_name" not in sheet.raw:
+        if by_id is not None:
+            by_id.fail(sheet.raw["account_id"] == "", "is empty")
+        return
+    names = sheet.raw["account_name"]
+    ids = sheet.raw.get("account_id", pd.Series("", index=names.index, dtype=object))
+    by_name, to_create, unknown = resolve_account_names(
+        names.where(ids == "", ""), create_missing=check.options.create_accounts
+    )
+    empty = (ids == "") & (names == "")
+    (by_id if by_id is not None else by_name).fail(empty, "is empty")
+    sheet.cleaned["account_name"] = by_name
+    new = by_name.parsed.map(lambda value: isinstance(value, NewAccount))
+    if new.any():
+        by_name.shown = names.where(~new, names + " (new account)")
+    merged = cleaning.Cleaned.empty_like(names)
+    use_id = ids != ""
+    merged.parsed = by_name.parsed.where(~use_id, by_id.parsed if by_id is not None else None)
+    if by_id is not None:
+        merged.problems = by_id.problems
+    sheet.cleaned["account_id"] = merged
+    used = {value.key for value in by_name.parsed[new].tolist()}
+    check.accounts_to_create = {k: v for k, v in to_create.items() if k in used}
+    check.unknown_account_rows = unknown
+
+
+def _check_accounts(sheet: Sheet, check: ImportCheck) -> None:
+    if "owner" in sheet.raw:
+        sheet.cleaned["owner"] = cleaning.Cleaned.empty_like(sheet.raw["owner"])
+        check.notices.append(
+            f"'{sheet.headers['owner']}' is read but not stored: here an account's owner is "
+            "the owner of its territory on the day (Territories), so ownership comes from the "
+            "territory assignment, which keeps its history, not from the CRM's owner field."
+        )
+    key, name = sheet.cleaned.get("external_id"), sheet.cleaned.get("name")
+    if key is None or name is None:
+        return
+    clean = key.problems.isna() & name.problems.isna()
+    check.account_adoptions = adoptable_accounts(
+        zip(key.parsed[clean].tolist(), name.parsed[clean].tolist(), strict=True)
+    )
+    if check.account_adoptions:
+        check.notices.append(
+            f"{len(check.account_adoptions)} account(s) created earlier from a deals file by "
+            "name take their ID from this file, so it updates them rather than adding twins."
+        )
+
+
+KIND_CHECKS = {
+    "people": roster.check_people,
+    "accounts": _check_accounts,
+    "deals": _check_deals,
+}
 
 
 # -- cells ----------------------------------------------------------------------------------------
@@ -179,9 +325,9 @@ def _clean(spec: Field, raw: pd.Series, *, timezone: str) -> cleaning.Cleaned:
     if spec.kind == "moment":
         return cleaning.moment(raw, label=spec.label, timezone=timezone, required=required)
     if spec.kind == PERSON_REF:
-        return _resolve_people(raw, required=required)
-    if spec.kind == "stage":
-        return _resolve_stages(raw, required=required)
+        return resolve_people(raw, required=required)
+    if spec.kind == "account":
+        return resolve_account_ids(raw)
     if spec.kind in REFERENCED:
         model, noun, hint = REFERENCED[spec.kind]
         return _resolve_external_ids(raw, model, noun=noun, hint=hint, required=required)
@@ -211,7 +357,6 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 REFERENCED = {
-    "account": (Account, "account", "import accounts first"),
     "deal": (Deal, "deal", "import deals first"),
     "lead": (Lead, "lead", "import leads first"),
 }
@@ -240,60 +385,6 @@ def _resolve_external_ids(
         result.fail(
             (values != "") & result.parsed.isna(),
             f"unknown {noun}: no {noun} has the ID {{value}} ({hint})",
-        )
-        return result
-
-    return cleaning.per_distinct_value(raw, clean)
-
-
-def _resolve_people(raw: pd.Series, *, required: bool) -> cleaning.Cleaned:
-    """By employee id, else email, else a full name that only one person has."""
-    by_employee_id: dict[str, int] = {}
-    by_email: dict[str, int] = {}
-    by_name: dict[str, int] = {}
-    ambiguous_names: set[str] = set()
-    for pk, employee_id, email, name in Person.objects.values_list(
-        "pk", "employee_id", "email", "name"
-    ):
-        by_employee_id[employee_id.strip()] = pk
-        by_email.setdefault(email.strip().casefold(), pk)
-        key = name.strip().casefold()
-        if key in by_name and by_name[key] != pk:
-            ambiguous_names.add(key)
-        by_name.setdefault(key, pk)
-
-    def clean(values: pd.Series) -> cleaning.Cleaned:
-        folded = values.str.casefold()
-        ids = values.map(by_employee_id).fillna(folded.map(by_email))
-        ambiguous = ids.isna() & folded.isin(ambiguous_names)
-        ids = ids.fillna(folded.map(by_name).where(~ambiguous))
-        result = _resolved(values, ids, required=required)
-        present = values != ""
-        result.fail(
-            present & ambiguous,
-            "{value} is the name of several people; use their employee ID or email",
-        )
-        result.fail(
-            present & result.parsed.isna(),
-            "unknown person: nobody has the employee ID, email or name {value}",
-        )
-        return result
-
-    return cleaning.per_distinct_value(raw, clean)
-
-
-def _resolve_stages(raw: pd.Series, *, required: bool) -> cleaning.Cleaned:
-    stages = list(Stage.objects.order_by("order").values_list("name", "pk"))
-    exact = {name.strip().casefold(): pk for name, pk in stages}
-    loose = {cleaning.normal_key(name): pk for name, pk in stages}
-    names = ", ".join(name for name, _ in stages) or "none are set up yet"
-
-    def clean(values: pd.Series) -> cleaning.Cleaned:
-        ids = values.str.casefold().map(exact).fillna(cleaning.normal_keys(values).map(loose))
-        result = _resolved(values, ids, required=required)
-        result.fail(
-            (values != "") & result.parsed.isna(),
-            f"unknown stage {{value}} (the stages are: {names})",
         )
         return result
 
@@ -337,29 +428,29 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _preview(
-    kind: Kind,
-    cleaned: dict[str, cleaning.Cleaned],
-    cells: pd.DataFrame,
-    columns: dict[str, int],
-    headers: dict[str, str],
-) -> dict[str, Any]:
+def _preview(sheet: Sheet) -> dict[str, Any]:
     """The first rows as they will be stored; references show what the file said."""
-    names = [f.name for f in kind.fields if f.name in cleaned]
+    kind = sheet.kind
+    names = [f.name for f in kind.fields if f.name in sheet.cleaned and f.name in sheet.headers]
     spec_of = {f.name: f for f in kind.fields}
-    references = {f.name for f in kind.fields if f.name.endswith("_id") and f.name != "external_id"}
+    as_written = {
+        f.name for f in kind.fields
+        if (f.name.endswith("_id") and f.name != "external_id") or f.kind in CONTEXTUAL
+    }
     rows = []
-    for row in cells.index[:PREVIEW_ROWS]:
+    for row in sheet.cells.index[:PREVIEW_ROWS]:
         shown = []
         for name in names:
-            bad = cleaned[name].problems[row] is not None
-            raw = cells.loc[row, columns[name]]
-            if bad or name in references:
-                value = raw
+            cleaned = sheet.cleaned[name]
+            bad = cleaned.problems[row] is not None
+            if cleaned.shown is not None and not bad:
+                value = cleaned.shown[row]
+            elif bad or name in as_written:
+                value = sheet.raw[name][row]
             elif spec_of[name].kind == "choice":
-                value = spec_of[name].label_of(cleaned[name].parsed[row] or "")
+                value = spec_of[name].label_of(cleaned.parsed[row] or "")
             else:
-                value = _shown(cleaned[name].parsed[row])
+                value = _shown(cleaned.parsed[row])
             shown.append([value, bad])
         rows.append({"row": int(row), "cells": shown})
-    return {"headers": [headers[n] for n in names], "fields": names, "rows": rows}
+    return {"headers": [sheet.headers[n] for n in names], "fields": names, "rows": rows}
