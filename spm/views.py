@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from compensation.run_review import finance_attention
 from spm.org.models import Team
 from spm.org.selectors import (
     manager_chain,
@@ -111,6 +112,8 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
     if membership.role == Role.ADMIN:
         context["team_count"] = Team.objects.count()
         context["fiscal_year_start"] = calendar.month_name[request.tenant.fiscal_year_start_month]
+    if membership.role == Role.FINANCE:
+        context["attention"] = finance_attention(today=today)
     if membership.role == Role.MANAGER:
         reports = people.exclude(pk=me.pk) if me is not None else people.none()
         context["reports"] = list(reports.order_by("name")[:TEAM_LIST_LIMIT])
