@@ -19,12 +19,13 @@ from hypothesis import strategies as st
 
 from compensation.models import CalculationRun, PayeePeriodResult, RunStatus
 from compensation.plan_documents import load_plan
-from compensation.run_review import credited_but_unpaid, finance_attention
+from compensation.run_review import finance_attention
 from compensation.services import runs as runs_service
 from compensation.services.assignments import assignment_create
 from compensation.services.crediting import credits_build
 from compensation.services.plans import plan_version_import, plan_version_publish
 from compensation.services.runs import calculation_run
+from compensation.unpaid import credited_but_unpaid
 from spm.org.models import Period
 from spm.tenancy.context import tenant_context
 from spm.tenancy.models import Role
