@@ -975,6 +975,9 @@ class RunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
+    # Results written, but some money may be missing: an issue of severity "error" (a credit no
+    # plan covers, a deal with no exchange rate, ...) was found by the engine or by crediting.
+    SUCCEEDED_WITH_ERRORS = "succeeded_with_errors", "Succeeded with errors"
     FAILED = "failed", "Failed"
     SUPERSEDED = "superseded", "Superseded"
 
@@ -982,6 +985,10 @@ class RunStatus(models.TextChoices):
 class RunScope(models.TextChoices):
     FULL = "full", "Every payee"
     PAYEES = "payees", "Payees a change touched"
+
+
+#: The statuses of runs whose results were written (and stand until a later run replaces them).
+RESULT_STATUSES = (RunStatus.SUCCEEDED, RunStatus.SUCCEEDED_WITH_ERRORS)
 
 
 class CalculationRun(TenantModel):
@@ -992,7 +999,7 @@ class CalculationRun(TenantModel):
     """
 
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="+")
-    status = models.CharField(max_length=16, choices=RunStatus.choices,
+    status = models.CharField(max_length=24, choices=RunStatus.choices,
                               default=RunStatus.QUEUED)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+")
@@ -1016,6 +1023,27 @@ class CalculationRun(TenantModel):
 
     def __str__(self) -> str:
         return f"Run {self.pk} of {self.period} ({self.status})"
+
+    @property
+    def has_results(self) -> bool:
+        return self.status in RESULT_STATUSES
+
+    def issue_count(self, severity: str) -> int:
+        """Issues of `severity` the run found, its months' crediting included, all of them
+        (`issues` keeps the first MAX_ISSUES_KEPT). Runs from before the counts were recorded
+        count the issues they kept."""
+        counts = self.inputs.get("issue_counts") if isinstance(self.inputs, dict) else None
+        if isinstance(counts, dict):
+            return int(counts.get(severity, 0))
+        return sum(1 for issue in self.issues if issue.get("severity") == severity)
+
+    @property
+    def error_count(self) -> int:
+        return self.issue_count("error")
+
+    @property
+    def warning_count(self) -> int:
+        return self.issue_count("warning")
 
 
 class RecomputeRequest(TenantModel):

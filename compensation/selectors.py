@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from compensation.crediting import RATE_SCALE, convert_cents, rate_units
 from compensation.engine.calendar import Calendar
@@ -23,6 +23,7 @@ from .models import (
     AssignmentPeriod,
     CompPlan,
     Credit,
+    CreditBuild,
     CreditKind,
     DealCancellation,
     MboScore,
@@ -266,3 +267,24 @@ def credits_of(*, period: Period, payee: Person | None = None) -> QuerySet[Credi
     if payee is not None:
         credits = credits.filter(payee=payee)
     return credits.order_by("credit_date", "pk")
+
+
+def latest_credit_builds(*, months: Iterable[Period]) -> list[CreditBuild]:
+    """The latest credit build of each of `months` (the one whose credits a month holds now),
+    in month order; months never credited are left out (one query)."""
+    latest = (CreditBuild.objects.filter(period=OuterRef("pk")).order_by("-built_at", "-pk")
+              .values("pk")[:1])
+    ids = (Period.objects.filter(pk__in=[m.pk for m in months])
+           .annotate(build_id=Subquery(latest)).filter(build_id__isnull=False)
+           .values("build_id"))
+    return list(CreditBuild.objects.filter(pk__in=ids).select_related("period")
+                .order_by("period__start_date"))
+
+
+def severity_counts(issues: Iterable[dict]) -> dict[str, int]:
+    """How many issues there are of each severity: {"error": n, "warning": m}."""
+    counts = {"error": 0, "warning": 0}
+    for issue in issues:
+        severity = str(issue.get("severity") or "warning")
+        counts[severity] = counts.get(severity, 0) + 1
+    return counts

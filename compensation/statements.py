@@ -18,13 +18,13 @@ from django.db.models import Count, QuerySet, Sum
 
 from compensation.engine import EngineInputError, PlanInvalid, calculate
 from compensation.models import (
+    RESULT_STATUSES,
     AssignmentPeriod,
     CalculationRun,
     CreditKind,
     DrawBalance,
     LineItem,
     PayeePeriodResult,
-    RunStatus,
 )
 from compensation.models import Credit as CreditRow
 from compensation.selectors import engine_plans, period_key
@@ -120,13 +120,15 @@ def periods_with_results() -> list[Period]:
     return list(Period.objects.filter(pk__in=list(ids)).order_by("-start_date"))
 
 
-def latest_runs(limit: int = 100) -> QuerySet[CalculationRun]:
-    return CalculationRun.objects.select_related("period", "requested_by").order_by(
-        "-requested_at", "-pk")[:limit]
+def latest_runs(limit: int = 100, status: str | None = None) -> QuerySet[CalculationRun]:
+    runs = CalculationRun.objects.select_related("period", "requested_by")
+    if status is not None:
+        runs = runs.filter(status=status)
+    return runs.order_by("-requested_at", "-pk")[:limit]
 
 
 def last_good_run(*, period: Period) -> CalculationRun | None:
-    return (CalculationRun.objects.filter(period=period, status=RunStatus.SUCCEEDED)
+    return (CalculationRun.objects.filter(period=period, status__in=RESULT_STATUSES)
             .order_by("-requested_at").first())
 
 

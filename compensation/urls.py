@@ -15,6 +15,7 @@ urlpatterns = [
          name="statement-csv"),
     path("runs/", views.run_list, name="run-list"),
     path("runs/recalculate/", views.run_recalculate, name="run-recalculate"),
+    path("runs/<int:run_id>/", views.run_detail, name="run-detail"),
     path("mbo/", views.mbo_list, name="mbo-list"),
     path("mbo/<int:period_id>/<int:person_id>/", views.mbo_person, name="mbo-person"),
     path("assignments/import/", views_import.assignment_import, name="assignment-import"),

@@ -24,6 +24,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from compensation import mbo, statements
 from compensation.forms import MboScoreForm
+from compensation.models import CalculationRun, RunStatus
+from compensation.run_review import MAX_ISSUES_KEPT, run_review
 from compensation.tasks import enqueue_recompute
 from spm.org.models import Period, PeriodKind, Person
 from spm.org.selectors import person_for_user, visible_person_ids
@@ -142,9 +144,29 @@ def run_list(request: HttpRequest) -> HttpResponse:
     periods = Period.objects.filter(kind__in=[PeriodKind.MONTH, PeriodKind.QUARTER,
                                               PeriodKind.YEAR]).order_by("-start_date",
                                                                           "end_date")
+    status = request.GET.get("status", "")
+    runs = statements.latest_runs(status=status if status in RunStatus.values else None)
     return render(request, "compensation/run_list.html", {
-        "runs": statements.latest_runs(), "periods": periods,
+        "runs": runs, "periods": periods, "statuses": RunStatus.choices,
+        "status": status if status in RunStatus.values else "",
     })
+
+
+@require_safe
+@role_required(Role.ADMIN, Role.FINANCE)
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    """A run's outcome, every issue with its payee, deal, reason and fix (each at #issue-<n>),
+    and the payees credited much but paid nothing."""
+    run = (CalculationRun.objects.select_related("period", "requested_by")
+           .filter(pk=run_id).first())
+    if run is None:
+        raise Http404("No such calculation run.")
+    return render(request, "compensation/run_detail.html", {
+        "review": run_review(run=run), "run": run, "max_issues_kept": MAX_ISSUES_KEPT,
+    })
+
+
+run_detail.model = CalculationRun  # type: ignore[attr-defined]
 
 
 @require_POST

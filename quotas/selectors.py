@@ -22,7 +22,11 @@ from planning.capacity import from_cents, to_cents
 from planning.selectors import fiscal_year_bounds
 from spm.org.calendar import add_months
 from spm.org.models import Period, PeriodKind, Person, Team, TeamMembership
+from spm.org.selectors import person_for_user, teams_visible_to, visible_person_ids
 from spm.tenancy.context import require_active_tenant
+from spm.tenancy.models import Membership as TenantMembership
+from spm.tenancy.models import Role
+from spm.tenancy.permissions import has_role
 
 from .allocation import Problem, check, people_share
 from .credits import CreditSource, credit_source
@@ -575,6 +579,125 @@ def _mover_parts(movers: dict[int, list[Segment]], window: Window) -> list[_Team
                 if a >= window.period_start:
                     part.credited += amount
     return list(parts.values())
+
+
+# -- the manager's team view ---------------------------------------------------------------------
+
+
+def team_view_teams(*, membership: TenantMembership, on: datetime.date) -> list[Team]:
+    """The teams the team view offers a member, in tree order: admin and finance every team, a
+    manager the subtrees of the teams they lead (not the team they sit in as a member)."""
+    teams = teams_visible_to(membership=membership, on=on)
+    if has_role(membership, Role.MANAGER):
+        me = person_for_user(user=membership.user)
+        led = [t.path for t in teams if me is not None and t.manager_id == me.pk]
+        teams = [t for t in teams if any(t.path.startswith(path) for path in led)]
+    return teams
+
+
+def _subtree_ids(team: Team, on: datetime.date) -> set[int]:
+    """Everyone in `team` and below on `on` (one query)."""
+    return set(
+        TeamMembership.objects.filter(_valid_on(on), team__path__startswith=team.path)
+        .values_list("person_id", flat=True)
+    )
+
+
+def _members_during(teams: Sequence[Team], start: datetime.date, end: datetime.date) -> set[int]:
+    """Everyone in the subtrees of `teams` on any day in [start, end) (one query)."""
+    if not teams:
+        return set()
+    within_teams = reduce(or_, (Q(team__path__startswith=team.path) for team in teams))
+    return set(
+        TeamMembership.objects.filter(within_teams, valid_from__lt=end)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=start))
+        .values_list("person_id", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class TeamTotal:
+    """The sum of the seller rows a team view shows, to the cent."""
+
+    people: int
+    quota: Decimal
+    credited: Decimal
+    expected: Decimal
+    gap: Decimal
+
+    @property
+    def attainment(self) -> Decimal | None:
+        return ratio(self.credited, self.quota)
+
+    @property
+    def pace(self) -> Decimal | None:
+        return ratio(self.credited, self.expected)
+
+
+def team_total(rows: Sequence[Attainment], leaders: Collection[int]) -> TeamTotal:
+    """THE rule for a team view's totals: the rows of people who lead no team, added up.
+
+    A team leader's row, at any depth of the subtree, rolls up the bookings of the people below
+    them (by the selector's roll-up, or by crediting's manager credits), who have rows of their
+    own: it is shown, not added. A leader's personal deals are therefore in their row only.
+    """
+    sellers = [r for r in rows if r.person_id not in leaders]
+    return TeamTotal(
+        people=len(sellers),
+        quota=sum((r.quota for r in sellers), ZERO),
+        credited=sum((r.credited for r in sellers), ZERO),
+        expected=sum((r.expected for r in sellers), ZERO),
+        gap=sum((r.gap for r in sellers), ZERO),
+    )
+
+
+@dataclass
+class TeamView:
+    """What the team view shows a member for a period, as of a day."""
+
+    teams: list[Team]  # the teams the member may choose from
+    chosen: Team | None = None
+    refused: bool = False  # a team was asked for that the member may not see
+    rows: list[Attainment] = field(default_factory=list)  # people in the teams on the day
+    leaders: frozenset[int] = frozenset()  # rows that roll up a team: shown, not added
+    team_rows: list[TeamAttainment] = field(default_factory=list)
+    total: TeamTotal | None = None
+
+
+def team_attainment(
+    *, membership: TenantMembership, period: Period | None, day: datetime.date, team_id: int | None
+) -> TeamView:
+    """The people of the member's teams (or of `team_id`, one of them) with their attainment,
+    the per-team roll-up and the totals (`team_total`), in a constant number of queries.
+
+    The people table lists who is in the teams on `day` and whom the member may see; the team
+    roll-up also counts, by their days, sellers who left or moved away earlier in the year.
+    """
+    teams = team_view_teams(membership=membership, on=day)
+    chosen = next((t for t in teams if t.pk == team_id), None) if team_id is not None else None
+    view = TeamView(teams=teams, chosen=chosen, refused=team_id is not None and chosen is None)
+    scope = [t for t in teams if chosen is None or t.path.startswith(chosen.path)]
+    if period is None or not scope:
+        return view
+    visible = visible_person_ids(membership=membership, on=day)
+    ids = _subtree_ids(chosen, day) if chosen is not None else None
+    if visible is not None:
+        ids = visible if ids is None else ids & visible
+    everyone = ids
+    if ids is not None:
+        window = attainment_window(period=period, as_of=day)
+        roots = [t for t in scope if not any(t.path.startswith(o.path) and t is not o
+                                             for o in scope)]
+        everyone = ids | _members_during(roots, window.year_start, window.cutoff)
+    every_row = attainment_by_person(period=period, as_of=day, person_ids=everyone)
+    view.rows = [r for r in every_row if ids is None or r.person_id in ids]
+    # Leading a team is what makes a roll-up row, whichever source credits managers: the
+    # attainment_by_team rule, so the totals and the team table agree.
+    view.leaders = frozenset(Team.objects.filter(
+        manager_id__in=[r.person_id for r in view.rows]).values_list("manager_id", flat=True))
+    view.team_rows = attainment_by_team(rows=every_row, teams=scope, period=period, on=day)
+    view.total = team_total(view.rows, view.leaders)
+    return view
 
 
 @dataclass(frozen=True)

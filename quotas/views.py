@@ -10,14 +10,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from spm.org.models import Team, TeamMembership
-from spm.org.selectors import person_for_user, teams_visible_to, visible_person_ids
+from spm.org.selectors import person_for_user
 from spm.org.views import detail_only_get, sort_links, tenant_today
 from spm.tenancy.models import Role
 from spm.tenancy.permissions import can_configure, role_required
@@ -37,11 +35,10 @@ from .selectors import (
     allocation_workspace,
     attainment_by_month,
     attainment_by_person,
-    attainment_by_team,
-    attainment_window,
     published_plans_of,
     quota_letter,
     quota_plans,
+    team_attainment,
 )
 from .services import (
     quota_acknowledge,
@@ -114,82 +111,26 @@ def my_quota(request: HttpRequest) -> HttpResponse:
 # -- the manager's team view ---------------------------------------------------------------------
 
 
-def _subtree_ids(team: Team, on: datetime.date) -> set[int]:
-    return set(
-        TeamMembership.objects.filter(team__path__startswith=team.path, valid_from__lte=on)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on))
-        .values_list("person_id", flat=True)
-    )
-
-
-def _members_during(teams: list[Team], start: datetime.date, end: datetime.date) -> set[int]:
-    """Everyone in the subtrees of `teams` on any day in [start, end) (one query)."""
-    if not teams:
-        return set()
-    within = Q()
-    for team in teams:
-        within |= Q(team__path__startswith=team.path)
-    return set(
-        TeamMembership.objects.filter(within, valid_from__lt=end)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=start))
-        .values_list("person_id", flat=True)
-    )
-
-
 @require_safe
 @role_required(Role.ADMIN, Role.FINANCE, Role.MANAGER)
 def team_view(request: HttpRequest) -> HttpResponse:
     today = tenant_today(request.tenant)
     form, period, day = _period_choice(request, today)
-    membership = request.membership
-    visible = visible_person_ids(membership=membership, on=day)
-    teams = teams_visible_to(membership=membership, on=day)
-    if membership.role == Role.MANAGER:
-        me = person_for_user(user=request.user)
-        led = [t for t in teams if me is not None and t.manager_id == me.pk]
-        teams = [t for t in teams if any(t.path.startswith(lt.path) for lt in led)]
-    chosen = None
     raw = request.GET.get("team", "")
-    if raw.isdigit():
-        chosen = next((t for t in teams if t.pk == int(raw)), None)
-        if chosen is None:
-            messages.warning(request, "That team is not one you may see; showing all yours.")
-    scope = [t for t in teams if chosen is None or t.path.startswith(chosen.path)]
-    context: dict[str, Any] = {"form": form, "period": period, "day": day, "teams": teams,
-                               "chosen": chosen, "today": today}
-    if period is None or not scope:
-        return render(request, "quotas/team.html", context)
-    ids = _subtree_ids(chosen, day) if chosen is not None else None
-    if visible is not None:
-        ids = visible if ids is None else ids & visible
-    # The table lists who is in the teams on the day; the team totals also count, by their days,
-    # sellers who left or moved away earlier in the year, which a manager may see summed there.
-    everyone = ids
-    if ids is not None:
-        window = attainment_window(period=period, as_of=day)
-        roots = [t for t in scope if not any(t.path.startswith(o.path) and t is not o
-                                             for o in scope)]
-        everyone = ids | _members_during(roots, window.year_start, window.cutoff)
-    every_row = attainment_by_person(period=period, as_of=day, person_ids=everyone)
-    rows = [r for r in every_row if ids is None or r.person_id in ids]
+    view = team_attainment(membership=request.membership, period=period, day=day,
+                           team_id=int(raw) if raw.isdigit() else None)
+    if view.refused:
+        messages.warning(request, "That team is not one you may see; showing all yours.")
     sort = request.GET.get("sort", "name")
     key = sort.lstrip("-") if sort.lstrip("-") in ATTAINMENT_SORTS else "name"
-    rows.sort(key=ATTAINMENT_SORTS[key], reverse=sort.startswith("-"))
-    sellers = [r for r in rows if not r.leads_team]
-    context.update({
-        "rows": rows,
-        "team_rows": attainment_by_team(rows=every_row, teams=scope, period=period, on=day),
+    rows = sorted(view.rows, key=ATTAINMENT_SORTS[key], reverse=sort.startswith("-"))
+    return render(request, "quotas/team.html", {
+        "form": form, "period": period, "day": day, "today": today, "teams": view.teams,
+        "chosen": view.chosen, "rows": rows, "leaders": view.leaders,
+        "team_rows": view.team_rows, "total": view.total,
         "sorts": sort_links(request, allowed=dict.fromkeys(ATTAINMENT_SORTS, ""),
                             current=sort if key == sort.lstrip("-") else "name"),
-        "total": {
-            "quota": sum((r.quota for r in sellers), Decimal(0)),
-            "credited": sum((r.credited for r in sellers), Decimal(0)),
-            "expected": sum((r.expected for r in sellers), Decimal(0)),
-            "gap": sum((r.gap for r in sellers), Decimal(0)),
-            "people": len(sellers),
-        },
     })
-    return render(request, "quotas/team.html", context)
 
 
 # -- plans and the allocation workspace (admin; finance reads) -----------------------------------

@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from compensation.models import PayeePeriodResult
+from compensation.run_review import finance_attention
 from quotas.models import Quota
 from spm.onboarding.checklist import setup_checklist
 from spm.org.models import Person, Team
@@ -133,6 +134,8 @@ def tenant_home(request: HttpRequest) -> HttpResponse:
         context["checklist"] = setup_checklist(tenant=request.tenant)
     if membership.role in (Role.REP, Role.MANAGER):
         context.update(_quota_and_statement_flags(role=membership.role, me=me, people=people))
+    if membership.role == Role.FINANCE:
+        context["attention"] = finance_attention(today=today)
     if membership.role == Role.MANAGER:
         reports = people.exclude(pk=me.pk) if me is not None else people.none()
         context["reports"] = list(reports.order_by("name")[:TEAM_LIST_LIMIT])

@@ -61,7 +61,8 @@ def apply_clawbacks(
     backwards = close_day > cancel_day
     for deal in events["deal_id"][backwards]:
         issues.append(_issue("error", "cancelled_before_close",
-                             f"deal {deal} is cancelled before it closed: nothing reversed"))
+                             f"deal {deal} is cancelled before it closed: nothing reversed",
+                             deal=deal))
 
     policy = {}
     for key, plan in plans.items():
@@ -95,7 +96,8 @@ def apply_clawbacks(
         merged["payee_id"], keys, merged["credit_id"], strict=True)], dtype=bool)
     for deal in merged["deal_id"][already].unique():
         issues.append(_issue("warning", "already_clawed_back",
-                             f"deal {deal} was already clawed back: not reversed again"))
+                             f"deal {deal} was already clawed back: not reversed again",
+                             deal=deal))
     take = (within > 0) & (days <= within) & (line_period <= merged["event_period"].to_numpy()) \
         & ~already
     merged, days, within, prorated = merged[take], days[take], within[take], prorated[take]
@@ -144,9 +146,10 @@ def _dates(days: pd.Series) -> np.ndarray:
     return np.datetime_as_string(days.to_numpy().astype("datetime64[D]")).astype(text.STR)
 
 
-def _issue(severity: str, code: str, message: str) -> dict[str, object]:
+def _issue(severity: str, code: str, message: str, *, deal: object) -> dict[str, object]:
     return {"severity": severity, "code": code, "payee_id": None, "period": None,
-            "plan": None, "component": None, "credit_id": None, "message": message}
+            "plan": None, "component": None, "credit_id": None, "deal_id": deal,
+            "message": message}
 
 
 def _issues(rows: list[dict[str, object]]) -> pd.DataFrame:

@@ -24,7 +24,7 @@ LINE_COLUMNS = (
 )
 TOTAL_COLUMNS = ("payee_id", "period", "amount_cents", "lines")
 ISSUE_COLUMNS = ("severity", "code", "payee_id", "period", "plan", "component", "credit_id",
-                 "message")
+                 "deal_id", "message")
 
 
 @dataclass
@@ -184,6 +184,7 @@ def issues_frame(prepared: Prepared) -> pd.DataFrame:
             "plan": plans[np.asarray(batch["plan"])],
             "component": [batch["component"]] * n,
             "credit_id": _ids(prepared.credit_id, credit_row),
+            "deal_id": _ids(prepared.deal_id, credit_row),
             "message": np.broadcast_to(np.asarray(batch["message"], dtype=object), (n,)),
         }))
     return pd.concat(frames, ignore_index=True)

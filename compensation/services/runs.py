@@ -38,9 +38,11 @@ from compensation.engine import (
 from compensation.engine.inputs import columns_needed
 from compensation.engine.plans import PlanVersion as EnginePlan
 from compensation.models import (
+    RESULT_STATUSES,
     Adjustment,
     AdjustmentStatus,
     CalculationRun,
+    CreditBuild,
     Dispute,
     DrawBalance,
     LineItem,
@@ -54,8 +56,10 @@ from compensation.selectors import (
     assignments_frame,
     cancellations_frame,
     engine_plans,
+    latest_credit_builds,
     mbo_scores_frame,
     period_key,
+    severity_counts,
     versions_of_period,
 )
 from quotas.selectors import monthly_quotas, tenant_today
@@ -516,9 +520,22 @@ def _check_open(period: Period, months: Sequence[Period]) -> None:
 
 
 def _issues(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    kept = frame.head(MAX_ISSUES_KEPT)
+    # Errors first, so thousands of warnings cannot push the ones that cost money out.
+    errors_first = frame["severity"].astype(object).ne("error").to_numpy().argsort(kind="stable")
+    kept = frame.iloc[errors_first].head(MAX_ISSUES_KEPT)
     return [{k: (None if pd.isna(v) else str(v) if not isinstance(v, int | str) else v)
              for k, v in row.items()} for row in kept.to_dict("records")]
+
+
+def _issue_counts(found: pd.DataFrame, builds: Sequence[CreditBuild]) -> dict[str, int]:
+    """Issues by severity, all of them (not only those kept), the builds' included."""
+    counts = {"error": 0, "warning": 0}
+    for severity, count in found["severity"].value_counts().items():
+        counts[str(severity)] = counts.get(str(severity), 0) + int(count)
+    for build in builds:
+        for severity, count in severity_counts(build.issues).items():
+            counts[severity] = counts.get(severity, 0) + count
+    return counts
 
 
 def calculation_run(
@@ -738,10 +755,13 @@ def _execute(*, run: CalculationRun, tenant: Tenant, period: Period,
     # holds one of its credits.
     found = pd.concat(issues, ignore_index=True).drop_duplicates(ignore_index=True)
 
+    builds = latest_credit_builds(months=inputs.months)
+    counts = _issue_counts(found, builds)
+
     if payee_ids is None:  # a run of some payees leaves the others on the run before
-        CalculationRun.objects.filter(period=period, status=RunStatus.SUCCEEDED).exclude(
+        CalculationRun.objects.filter(period=period, status__in=RESULT_STATUSES).exclude(
             pk=run.pk).update(status=RunStatus.SUPERSEDED)
-    run.status = RunStatus.SUCCEEDED
+    run.status = RunStatus.SUCCEEDED_WITH_ERRORS if counts["error"] else RunStatus.SUCCEEDED
     run.finished_at = timezone.now()
     run.inputs_fingerprint = inputs.fingerprint()
     run.inputs = {
@@ -753,6 +773,9 @@ def _execute(*, run: CalculationRun, tenant: Tenant, period: Period,
         **({} if payee_ids is None else {"payee_ids": sorted(int(p) for p in payee_ids)}),
         "seconds": round(time.perf_counter() - started, 3),
         "timings": {k: round(v, 3) for k, v in timings.items()},
+        # The crediting of the months written, whose issues count towards the status.
+        "credit_builds": [b.pk for b in builds],
+        "issue_counts": counts,
     }
     run.line_count = lines_written
     run.total_amount = Decimal(total_cents).scaleb(-2)

@@ -117,7 +117,15 @@ class Command(BaseCommand):
                 if run.status == RunStatus.SUCCEEDED:
                     self.stdout.write(
                         f"{period}: run {run.pk} succeeded: {run.line_count} lines, total "
-                        f"{run.total_amount:,.2f}, {len(run.issues)} issue(s), {seconds:.1f} s")
+                        f"{run.total_amount:,.2f}, {run.warning_count} warning(s), "
+                        f"{seconds:.1f} s")
+                elif run.status == RunStatus.SUCCEEDED_WITH_ERRORS:
+                    # Its results stand, so the command does not fail; the errors say what
+                    # money may be missing until they are fixed (see the run's page).
+                    self.stderr.write(
+                        f"{period}: run {run.pk} succeeded with {run.error_count} error(s) and "
+                        f"{run.warning_count} warning(s): {run.line_count} lines, total "
+                        f"{run.total_amount:,.2f}, {seconds:.1f} s")
                 else:
                     failed += 1
                     self.stderr.write(f"{period}: run {run.pk} failed: {run.error}")
