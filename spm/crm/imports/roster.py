@@ -5,6 +5,7 @@ reporting lines, and seller roles read from job titles."""
 from __future__ import annotations
 
 import datetime
+import zoneinfo
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -208,6 +209,4 @@ def effective_day(tenant_timezone: str, chosen: datetime.date | None) -> datetim
     """The day team changes take effect: the one chosen on upload, else the tenant's today."""
     if chosen is not None:
         return chosen
-    import zoneinfo
-
     return datetime.datetime.now(tz=zoneinfo.ZoneInfo(tenant_timezone)).date()
