@@ -60,7 +60,7 @@ def check_people(sheet: Sheet, check: ImportCheck) -> None:
 
 
 def _check_emails(sheet: Sheet, employee_ids: pd.Series) -> None:
-    """Two people cannot share an email: it is how logins and owner columns find a person."""
+    """Two people cannot share an email: it is how owner and manager columns find a person."""
     email = sheet.cleaned["email"]
     addresses = email.parsed.where(email.problems.isna()).dropna().astype(str).str.casefold()
     if addresses.empty:
