@@ -248,6 +248,9 @@ def test_negative_amounts_are_read_as_accounting_exports_write_them(text):
         ("31-Mar-2026", datetime.date(2026, 3, 31)),
         ("Mar 31, 2026", datetime.date(2026, 3, 31)),
         ("46112", datetime.date(2026, 3, 31)),
+        ("03/31/2026 00:00", datetime.date(2026, 3, 31)),
+        ("3/31/2026 5:30 PM", datetime.date(2026, 3, 31)),
+        ("31.03.2026 17:00:00", datetime.date(2026, 3, 31)),
     ],
 )
 def test_dates_are_read_in_iso_and_the_common_export_formats(text, day):
@@ -293,6 +296,13 @@ def test_a_day_the_month_does_not_have_is_named_rather_than_called_a_bad_format(
     result = cleaning.day(series(text), label="Close date")
     assert result.problems[0] == f"'{text}' is not a real day: {missing} does not exist"
     assert result.parsed[0] is None
+
+
+def test_a_missing_day_with_a_time_after_it_is_named_as_written():
+    result = cleaning.day(series("04/31/2026 00:00"), label="Close date")
+    assert result.problems[0] == (
+        "'04/31/2026 00:00' is not a real day: April 31, 2026 does not exist"
+    )
 
 
 def test_a_day_missing_from_a_day_first_column_is_read_day_first():

@@ -255,6 +255,7 @@ def test_a_bamboohr_workbook_names_managers_as_last_comma_first_without_accents(
         (["EEID", "First", "Last", "Work Email", "Position", "Reports To ID"], "B1"),
         (["Worker ID", "Worker", "Business Email", "Job Profile", "Worker's Manager"],
          "Bea Boss"),
+        (["Worker ID", "Worker", "Business Email", "Job Profile", "Manager"], "B. Boss (B1)"),
     ],
 )
 def test_common_hr_header_variants_are_understood(tenant_a, headers, manager_value):

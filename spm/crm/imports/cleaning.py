@@ -411,11 +411,19 @@ def _fail_unreadable_days(result: Cleaned, values: pd.Series, bad: pd.Series, he
     result.fail(bad, f"{{value}} is not a {help}")
 
 
+# A time after a numeric date ("04/30/2026 00:00", "30.04.2026 17:00:00"), which a day ignores.
+_TRAILING_TIME = (
+    r"^(\d[^\sT]*)[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp]\.?[Mm]\.?)?"
+    r"(?:\s*(?:Z|UTC|[+-]\d{2}:?\d{2}))?$"
+)
+
+
 def day(raw: pd.Series, *, label: str, required: bool = False) -> Cleaned:
     def clean(values: pd.Series) -> Cleaned:
         result = Cleaned.empty_like(values)
         present = values != ""
-        parsed, result.notice = _parse_days(values, label)
+        dates = values.astype(str).str.replace(_TRAILING_TIME, r"\1", regex=True)
+        parsed, result.notice = _parse_days(dates, label)
         if required:
             result.fail(~present, "is empty")
         _fail_unreadable_days(result, values, present & parsed.isna(), f"date ({DATE_HELP})")

@@ -5,6 +5,7 @@ several records is reported, never guessed."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from spm.org.names import NameIndex, name_key
 from . import cleaning
 
 GENERATED_ACCOUNT_PREFIX = "by-name-"
+_LABELLED = re.compile(r"(.+?)\s*[(\[]([^()\[\]]+)[)\]]")
 MANY_SHOWN = 3
 
 
@@ -80,6 +82,18 @@ class PeopleIndex:
         return cls.of(Person.objects.values_list("pk", "employee_id", "email", "name"))
 
     def look_up(self, written: str) -> tuple[Hashable | None, str | None]:
+        record, reason = self._look_up(written)
+        labelled = _LABELLED.fullmatch(written)
+        if record is None and labelled is not None:
+            # Workday and others write a reference as "Name (ID)": the ID decides, else the name.
+            name, key = labelled.group(1).strip(), labelled.group(2).strip()
+            for part in (key, name):
+                found, _ = self._look_up(part)
+                if found is not None:
+                    return found, None
+        return record, reason
+
+    def _look_up(self, written: str) -> tuple[Hashable | None, str | None]:
         if written in self.by_employee_id:
             return self.by_employee_id[written], None
         address = written.casefold()
@@ -156,6 +170,8 @@ def resolve_account_names(
 
     An unknown name is created when `create_missing`; otherwise it is a problem of its row.
     """
+    if not (raw != "").any():  # every row gave an account ID: no need to read every name
+        return cleaning.Cleaned.empty_like(raw), {}, 0
     accounts = list(Account.objects.values_list("pk", "name", "external_id"))
     index = NameIndex.of((name, pk) for pk, name, _ in accounts)
     external_ids = {pk: external_id for pk, _, external_id in accounts}

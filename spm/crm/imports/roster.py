@@ -5,6 +5,7 @@ reporting lines, and seller roles read from job titles."""
 from __future__ import annotations
 
 import datetime
+import zoneinfo
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -59,7 +60,7 @@ def check_people(sheet: Sheet, check: ImportCheck) -> None:
 
 
 def _check_emails(sheet: Sheet, employee_ids: pd.Series) -> None:
-    """Two people cannot share an email: it is how logins and owner columns find a person."""
+    """Two people cannot share an email: it is how owner and manager columns find a person."""
     email = sheet.cleaned["email"]
     addresses = email.parsed.where(email.problems.isna()).dropna().astype(str).str.casefold()
     if addresses.empty:
@@ -208,6 +209,4 @@ def effective_day(tenant_timezone: str, chosen: datetime.date | None) -> datetim
     """The day team changes take effect: the one chosen on upload, else the tenant's today."""
     if chosen is not None:
         return chosen
-    import zoneinfo
-
     return datetime.datetime.now(tz=zoneinfo.ZoneInfo(tenant_timezone)).date()
