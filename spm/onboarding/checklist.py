@@ -42,8 +42,11 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "teams", "Teams",
-        "The sales organisation as a tree; a team's manager sees everyone below it.",
-        (Link("Build the team tree", "tenant_admin:org_team_changelist"),),
+        "The sales organisation as a tree; a team's manager sees everyone below it. A roster "
+        "with a manager column builds it on import.",
+        (Link("Build the team tree", "tenant_admin:org_team_changelist"),
+         Link("Import a roster", "imports:upload", (("kind", "people"),))),
+        "manage.py import_crm --tenant {slug} --kind people --file roster.csv",
     ),
     Step(
         "stages", "Sales stages",
@@ -68,12 +71,14 @@ STEPS: tuple[Step, ...] = (
         "plans", "Comp plans",
         "What a plan pays, in a published version (a draft pays nothing).",
         (Link("Comp plans", "tenant_admin:compensation_compplan_changelist"),),
-        "manage.py plan_import --tenant {slug} --file plan.yaml",
+        "manage.py plan_import --tenant {slug} plan.yaml --valid-from YYYY-MM-DD --publish",
     ),
     Step(
         "assignments", "Plan assignments",
         "Who is on which plan from when, with their target incentive.",
-        (Link("Assign people to plans", "tenant_admin:compensation_planassignment_changelist"),),
+        (Link("Import assignments", "compensation:assignment-import"),
+         Link("Assign people to plans", "tenant_admin:compensation_planassignment_changelist")),
+        "manage.py assignments_import --tenant {slug} assignments.csv --apply",
     ),
     Step(
         "quotas", "Quotas",

@@ -143,7 +143,8 @@ def test_the_admin_home_shows_each_step_with_its_page_and_bulk_command(admin_a, 
     assert 'data-step="people" data-done="true"' in body  # the admin's own person record
     assert 'data-step="deals" data-done="false"' in body
     assert "manage.py import_crm --tenant acme --kind deals --file deals.csv" in body
-    assert "manage.py plan_import --tenant acme --file plan.yaml" in body
+    assert "manage.py plan_import --tenant acme plan.yaml --valid-from YYYY-MM-DD --publish" in body
+    assert "manage.py assignments_import --tenant acme assignments.csv --apply" in body
     assert "manage.py recalc --tenant acme --open" in body
     assert f'href="{tenant_reverse(tenant_a, "imports:upload", kind="deals")}"' in body
     assert f'href="{tenant_reverse(tenant_a, "onboarding:setup")}"' in body
