@@ -181,8 +181,8 @@ def test_an_error_in_the_last_row_writes_nothing_of_the_good_rows(tenant_a, worl
     path = write(tmp_path, HEADER + rows + "E100,AE,2026-02-30,,50000,,\n")
     problems = refused(tenant_a, path, "--apply")
     assert problems == [
-        "assignments.csv row 5, Start Date: '2026-02-30' is not a date (use YYYY-MM-DD; "
-        "MM/DD/YYYY, DD.MM.YYYY, 1-Mar-2025 and Excel date numbers also work)"]
+        "assignments.csv row 5, Start Date: '2026-02-30' is not a real day: February 30, 2026 "
+        "does not exist"]
 
 
 def test_people_are_found_by_employee_id_or_email_ignoring_case(tenant_a, world, tmp_path):

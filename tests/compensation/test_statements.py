@@ -11,6 +11,7 @@ import pytest
 from django.db.models import Sum
 
 from compensation.models import CalculationRun, LineItem, RunStatus
+from compensation.services.assignments import assignment_create
 from compensation.services.runs import calculation_run
 from spm.org.models import Person
 from spm.org.services import team_create
@@ -41,6 +42,10 @@ def world(tenant_a, make_member):
             TeamMembership.objects.create(person=person, team=team,
                                           valid_from=datetime.date(2025, 1, 1))
         world = build_world(people=[ann, bob])
+        # The manager is paid on the team's roll-up too, as crediting credits it to them.
+        assignment_create(person=boss, plan=world.version.plan,
+                          valid_from=datetime.date(2026, 1, 1),
+                          target_incentive=Decimal("80000.00"))
         credit_deal(world, ann, "60000.00", datetime.date(2026, 1, 10))
         # A name that a spreadsheet would run as a formula.
         credit = credit_deal(world, ann, "60000.00", datetime.date(2026, 1, 20))

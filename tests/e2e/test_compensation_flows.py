@@ -16,6 +16,7 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from compensation.models import CalculationRun, LineItem, MboScore, RunStatus
+from compensation.services.assignments import assignment_create
 from compensation.services.runs import calculation_run
 from spm.org.models import Person, TeamMembership
 from spm.org.services import team_create
@@ -66,6 +67,10 @@ def statements_world(tenant_a, make_member):
             TeamMembership.objects.create(person=person, team=team,
                                           valid_from=datetime.date(2025, 1, 1))
         world = build_world(people=[ann, bob])
+        # The manager is paid on the team's roll-up too, as crediting credits it to them.
+        assignment_create(person=boss, plan=world.version.plan,
+                          valid_from=datetime.date(2026, 1, 1),
+                          target_incentive=Decimal("80000.00"))
         # Over quota, so lines fall in two tiers, and odd cents so rounding shows.
         credit_deal(world, ann, "60000.00", datetime.date(2026, 1, 10))
         credit_deal(world, ann, "47123.45", datetime.date(2026, 1, 20))
