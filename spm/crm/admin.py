@@ -31,9 +31,11 @@ class StageMappingAdmin(TenantModelAdmin):
 
 @admin.register(Account, site=tenant_admin_site)
 class AccountAdmin(TenantModelAdmin):
-    list_display = ["name", "external_id", "segment", "industry", "country", "region"]
+    list_display = ["name", "external_id", "segment", "industry", "country", "region", "owner"]
     list_filter = ["segment", "country"]
+    list_select_related = ["owner"]
     search_fields = ["name", "external_id"]
+    autocomplete_fields = ["owner"]
     show_full_result_count = False
 
 

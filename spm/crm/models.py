@@ -169,6 +169,13 @@ class Account(TenantModel):
         validators=NON_NEGATIVE,
         help_text="What the account could buy from us in a year (territory balancing input).",
     )
+    # The CRM's account owner, as the CRM says today. Territories (effective-dated) stay what
+    # crediting and attainment follow; this is what people recognise the account by.
+    owner = models.ForeignKey(
+        "org.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The account's owner in the CRM. Crediting follows deal owners and "
+        "territories, not this.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -295,6 +295,7 @@ def accounts_upsert(
         Column("employees", count(nullable=True)),
         Column("annual_revenue", money(max_digits=16, nullable=True)),
         Column("potential", money(nullable=True)),
+        Column("owner_id", reference(nullable=True), references=Person),
     ]
     return _simple_upsert(Account, rows, columns, batch_size)
 

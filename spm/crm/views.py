@@ -163,7 +163,8 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     today = tenant_today(request.tenant)
-    account = accounts_visible_to(membership=request.membership, on=today).filter(pk=pk).first()
+    account = (accounts_visible_to(membership=request.membership, on=today)
+               .select_related("owner").filter(pk=pk).first())
     if account is None:
         raise Http404("No such account.")
     if (refused := detail_only_get(request)) is not None:

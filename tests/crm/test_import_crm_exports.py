@@ -379,17 +379,28 @@ def test_an_ambiguous_owner_name_is_reported_whatever_its_accents(tenant_a, sell
     }
 
 
-def test_an_accounts_file_owner_column_is_read_with_a_notice_not_stored(tenant_a, sellers):
+def test_an_accounts_file_owner_column_sets_each_accounts_crm_owner(tenant_a, sellers):
     content = csv_bytes([["Account ID", "Account Name", "Account Owner", "Billing Country"],
-                         ["001A", "Initech", "Chloé Okafor", "US"]])
+                         ["001A", "Initech", "Chloé Okafor", "US"],
+                         ["001B", "Globex", "", "US"]])
     with tenant_context(tenant_a):
         outcome = import_file(kind="accounts", content=content, file_name="accounts.csv")
+        owners = dict(Account.objects.values_list("external_id", "owner__name"))
     assert outcome.check.errors == []
-    assert outcome.result.created == 1
-    [notice] = [n for n in outcome.check.notices if "Account Owner" in n]
-    assert "owner of its territory" in notice
+    assert outcome.result.created == 2
+    assert owners == {"001A": "Chloé Okafor", "001B": None}
     assert not any("Columns not used" in n and "Account Owner" in n
                    for n in outcome.check.notices)
+
+
+def test_an_account_owner_nobody_matches_is_a_problem_on_its_row(tenant_a, sellers):
+    content = csv_bytes([["Account ID", "Account Name", "Account Owner"],
+                         ["001A", "Initech", "Nobody Known"]])
+    with tenant_context(tenant_a):
+        check = import_check(kind="accounts", content=content, file_name="accounts.csv")
+        stored = Account.objects.count()
+    assert [(p.row, p.column) for p in check.errors] == [(2, "Account Owner")]
+    assert stored == 0
 
 
 def test_a_stage_mapping_can_only_name_a_stage_of_this_tenant(tenant_a, tenant_b):

@@ -188,10 +188,9 @@ ACCOUNTS = Kind(
         Field("name", "Account name", "text", (
             "Account Name", "Company Name", "Organization Name", "Organization - Name", "Name",
             "Company", "Organization", "Account"), required=True, max_length=255),
-        Field("owner", "Owner", "account_owner", (
+        Field("owner_id", "Owner", PERSON_REF, (
             "Account Owner Email", "Company Owner Email", "Owner Email", "Owner Employee ID",
-            "Account Owner", "Company Owner", "Organization - Owner", "Owner", "Owner Name"),
-            stored=False),
+            "Account Owner", "Company Owner", "Organization - Owner", "Owner", "Owner Name")),
         Field("industry", "Industry", "text", ("Industry",), max_length=100),
         Field("segment", "Segment", "choice", (
             "Segment", "Account Segment", "Customer Segment", "Market Segment"),

@@ -218,7 +218,7 @@ def check_table(
 
 # Fields whose cells are read against other fields of the row or the file; the checks of their
 # kind (KIND_CHECKS) clean them.
-CONTEXTUAL = {"manager", "account_name", "account_owner", "stage"}
+CONTEXTUAL = {"manager", "account_name", "stage"}
 
 
 def _no_more_checks(sheet: Sheet, check: ImportCheck) -> None:
@@ -266,13 +266,6 @@ def _merge_accounts(sheet: Sheet, check: ImportCheck) -> None:
 
 
 def _check_accounts(sheet: Sheet, check: ImportCheck) -> None:
-    if "owner" in sheet.raw:
-        sheet.cleaned["owner"] = cleaning.Cleaned.empty_like(sheet.raw["owner"])
-        check.notices.append(
-            f"'{sheet.headers['owner']}' is read but not stored: here an account's owner is "
-            "the owner of its territory on the day (Territories), so ownership comes from the "
-            "territory assignment, which keeps its history, not from the CRM's owner field."
-        )
     key, name = sheet.cleaned.get("external_id"), sheet.cleaned.get("name")
     if key is None or name is None:
         return
