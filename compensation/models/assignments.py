@@ -14,6 +14,7 @@ from django.db.models import F, Q, Subquery
 
 from spm.crm.models import ImportStatus
 from spm.org.models import Period, PeriodKind, PeriodStatus, Person
+from spm.tenancy.dating import EffectiveDatedModel, validate_no_overlap
 from spm.tenancy.history import TenantHistoricalRecords
 from spm.tenancy.models import TenantModel
 
@@ -25,7 +26,7 @@ from .plans import Component, CompPlan, PlanVersion
 # ================================================================================================
 
 
-class PlanAssignment(TenantModel):
+class PlanAssignment(EffectiveDatedModel):
     """A person on a plan from valid_from (inclusive) to valid_to (exclusive, open when empty).
 
     The version paid is the one in force on each day. A person holds one plan at a time;
@@ -63,22 +64,17 @@ class PlanAssignment(TenantModel):
         return f"{self.person} on {self.plan} from {self.valid_from}"
 
     def clean(self) -> None:
-        if self.valid_to and self.valid_from and self.valid_to <= self.valid_from:
-            raise ValidationError({"valid_to": "Must be after valid from."})
+        self.clean_range()
         if self.target_incentive is not None and self.target_incentive < 0:
             raise ValidationError({"target_incentive": "Cannot be negative."})
-        if self.person_id and self.valid_from:
-            clash = PlanAssignment.objects.filter(person_id=self.person_id).exclude(pk=self.pk)
-            clash = clash.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=self.valid_from))
-            if self.valid_to:
-                clash = clash.filter(valid_from__lt=self.valid_to)
-            other = clash.select_related("plan").order_by("valid_from").first()
-            if other is not None:
-                until = f"until {other.valid_to}" if other.valid_to else "with no end date"
-                raise ValidationError({"valid_from": (
-                    f"{self.person} is already on {other.plan} from {other.valid_from} {until}; "
-                    "a person holds one plan at a time. End that assignment first."
-                )})
+        if self.person_id:
+            validate_no_overlap(
+                self, PlanAssignment.objects.filter(person_id=self.person_id)
+                .select_related("plan"),
+                message=lambda other, span: (
+                    f"{self.person} is already on {other.plan} {span}; a person holds one "
+                    "plan at a time. End that assignment first."),
+            )
 
 
 class AssignmentPeriod(TenantModel):

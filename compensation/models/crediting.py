@@ -13,6 +13,7 @@ from django.db.models import F, Q
 
 from spm.crm.models import Deal
 from spm.org.models import Period, Person
+from spm.tenancy.dating import EffectiveDatedModel
 from spm.tenancy.history import TenantHistoricalRecords
 from spm.tenancy.models import CURRENCY_VALIDATOR, TenantModel
 from territories.models import OwnerRole, Territory
@@ -87,7 +88,7 @@ class CreditTarget(models.TextChoices):
     LEAD_OWNER = "lead_owner", "Whoever owned the lead the deal came from"
 
 
-class CreditRule(TenantModel):
+class CreditRule(EffectiveDatedModel):
     """An extra, full credit for matching won deals: overlay and specialist credit by product
     line or territory, or sourcing credit to the owner of the lead the deal converted from.
 
@@ -132,9 +133,7 @@ class CreditRule(TenantModel):
         return self.name
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
-        if self.valid_to and self.valid_from and self.valid_to <= self.valid_from:
-            errors["valid_to"] = "Must be after valid from."
+        errors: dict[str, str] = self.range_errors()
         if self.target == CreditTarget.PERSON and self.person_id is None:
             errors["person"] = "Name the person this rule credits."
         if self.target != CreditTarget.PERSON and self.person_id is not None:

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
+from spm.tenancy.dating import EffectiveDatedModel
 from spm.tenancy.history import TenantHistoricalRecords
 from spm.tenancy.models import TenantModel
 
@@ -69,7 +70,7 @@ class VersionStatus(models.TextChoices):
     PUBLISHED = "published", "Published"
 
 
-class PlanVersion(TenantModel):
+class PlanVersion(EffectiveDatedModel):
     """One version of a plan: a draft until published, then never changed again.
 
     A published version is in force from `valid_from` (inclusive) to `valid_to` (exclusive, open
@@ -164,8 +165,8 @@ class PlanVersion(TenantModel):
         return super().delete(*args, **kwargs)
 
     def clean(self) -> None:
-        if self.valid_to and self.valid_from and self.valid_to <= self.valid_from:
-            raise ValidationError({"valid_to": "Must be after valid from."})
+        # Overlaps are checked among published versions only, when one is published.
+        self.clean_range()
 
 
 class Component(TenantModel):
