@@ -63,7 +63,6 @@ def main() -> None:
 
     from django.core.cache import cache
     from django.core.management import call_command
-    from django.db.models import Q
     from rest_framework.test import APIClient
 
     from compensation.models import CalculationRun, LineItem, RecomputeRequest, RunScope
@@ -83,8 +82,7 @@ def main() -> None:
         month = Period.objects.get(kind=PeriodKind.MONTH, start_date__lte=today,
                                    end_date__gt=today)
         # Reps in a team with a manager today, so each write moves a manager's roll-up too.
-        placed = (TeamMembership.objects.filter(valid_from__lte=today, team__manager__isnull=False)
-                  .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=today))
+        placed = (TeamMembership.objects.valid_on(today).filter(team__manager__isnull=False)
                   .filter(person__role="rep", person__termination_date__isnull=True)
                   .order_by("person_id")
                   .values_list("person_id", "person__employee_id", "team__manager_id"))

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from compensation.crediting import RATE_SCALE, convert_cents, rate_units
 from compensation.engine.calendar import Calendar
@@ -70,9 +70,8 @@ def plan_version_by_number(*, plan_code: str, number: int) -> PlanVersion | None
 def versions_in_force(*, plan: CompPlan, first: datetime.date,
                       last: datetime.date) -> list[PlanVersion]:
     """Published versions of `plan` in force on some day from `first` to `last` (inclusive)."""
-    return list(PlanVersion.objects.filter(plan=plan, status=VersionStatus.PUBLISHED,
-                                           valid_from__lte=last)
-                .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=first))
+    return list(PlanVersion.objects.in_force_between(first, last)
+                .filter(plan=plan, status=VersionStatus.PUBLISHED)
                 .select_related("plan").order_by("valid_from"))
 
 
@@ -83,8 +82,7 @@ def version_in_force(*, plan: CompPlan, on: datetime.date) -> PlanVersion | None
 
 def assignment_on(*, person: Person, on: datetime.date) -> PlanAssignment | None:
     return (PlanAssignment.objects.select_related("plan")
-            .filter(person=person, valid_from__lte=on)
-            .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on)).first())
+            .valid_on(on).filter(person=person).first())
 
 
 def plans_for_person(*, person: Person, period: Period) -> dict[str, EnginePlan]:

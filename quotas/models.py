@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from planning.capacity import parse_percentages
 from planning.models import RampSchedule, SalesPlan
 from spm.org.models import Period, PeriodKind, Person, Team
+from spm.tenancy.dating import EffectiveDatedModel, validate_no_overlap
 from spm.tenancy.history import TenantHistoricalRecords
 from spm.tenancy.models import TenantModel
 
@@ -207,7 +208,7 @@ class QuotaAllocation(TenantModel):
             raise ValidationError({"override_reason": "Say why this amount is set by hand."})
 
 
-class Quota(TenantModel):
+class Quota(EffectiveDatedModel):
     """A person's quota for one fiscal month, valid from `valid_from` (inclusive) to `valid_to`
     (exclusive, open when empty). A change closes the old row and opens a new one, so the
     quota in force on any day can be read back. Quarter and year quotas are sums of months, so
@@ -256,29 +257,20 @@ class Quota(TenantModel):
             errors["amount"] = "Enter the quota amount."
         elif self.amount < 0:
             errors["amount"] = "A quota cannot be negative."
-        if self.valid_to and self.valid_from and self.valid_to <= self.valid_from:
-            errors["valid_to"] = "Must be after valid from."
+        errors.update(self.range_errors())
         if self.period_id and self.period.kind != PeriodKind.MONTH:
             errors["period"] = "Quotas are set per month; quarters and years add them up."
         if self.plan_id and self.period_id and self.plan.fiscal_year != self.period.fiscal_year:
             errors["period"] = f"The month is not in the plan's FY{self.plan.fiscal_year}."
         if errors:
             raise ValidationError(errors)
-        if self.person_id and self.period_id and self.valid_from:
-            clash = (
-                Quota.objects.filter(person_id=self.person_id, period_id=self.period_id)
-                .exclude(pk=self.pk)
-                .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=self.valid_from))
+        if self.person_id and self.period_id:
+            validate_no_overlap(
+                self, Quota.objects.filter(person_id=self.person_id, period_id=self.period_id),
+                message=lambda other, span: (
+                    f"{self.person} already has a quota for {self.period} {span}; the dates "
+                    "overlap. Close that one first."),
             )
-            if self.valid_to:
-                clash = clash.filter(valid_from__lt=self.valid_to)
-            other = clash.order_by("valid_from").first()
-            if other is not None:
-                until = f"until {other.valid_to}" if other.valid_to else "with no end"
-                raise ValidationError({"valid_from": (
-                    f"{self.person} already has a quota for {self.period} from "
-                    f"{other.valid_from} {until}; the dates overlap. Close that one first."
-                )})
 
 
 class QuotaAcknowledgement(TenantModel):

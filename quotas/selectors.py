@@ -24,6 +24,7 @@ from spm.org.calendar import add_months
 from spm.org.models import Period, PeriodKind, Person, Team, TeamMembership
 from spm.org.selectors import person_for_user, teams_visible_to, visible_person_ids
 from spm.tenancy.context import require_active_tenant
+from spm.tenancy.dating import valid_on_q
 from spm.tenancy.models import Membership as TenantMembership
 from spm.tenancy.models import Role
 from spm.tenancy.permissions import has_role
@@ -55,10 +56,6 @@ def _sum(expression: str = "amount", **lookups: object) -> Coalesce:
                     output_field=MONEY_SUM)
 
 
-def _valid_on(day: datetime.date) -> Q:
-    return Q(valid_from__lte=day) & (Q(valid_to__isnull=True) | Q(valid_to__gt=day))
-
-
 # -- the quota of a month ------------------------------------------------------------------------
 
 
@@ -76,7 +73,7 @@ def _month_quota_rule(known_on: datetime.date | None) -> Q:
         in_force = closing
     else:
         in_force = (Q(period__end_date__lte=known_on) & closing) | (
-            Q(period__end_date__gt=known_on) & _valid_on(known_on))
+            Q(period__end_date__gt=known_on) & valid_on_q(known_on))
     # A version dated after its month counts only when none was in force at the month's end and
     # no earlier late one exists: the first quota set late is the month's, later ones are not.
     earlier = Quota.objects.filter(
@@ -381,8 +378,7 @@ def _people_led(
     below = reduce(or_, (Q(team__path__startswith=p) for p in paths))
     memberships: dict[int, list[Membership]] = {}
     for person_id, valid_from, valid_to, path in (
-        TeamMembership.objects.filter(below, valid_from__lt=end)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=start))
+        TeamMembership.objects.filter(below).overlapping(start, end)
         .values_list("person_id", "valid_from", "valid_to", "team__path")
     ):
         memberships.setdefault(person_id, []).append((valid_from, valid_to, path))
@@ -479,8 +475,7 @@ def attainment_by_team(
     leads = Exists(Team.objects.filter(manager_id=OuterRef("person_id")))
     memberships: dict[int, list[Membership]] = {}
     for person_id, valid_from, valid_to, path, is_leader in (
-        TeamMembership.objects.filter(person_id__in=list(sellers), valid_from__lt=end)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=start))
+        TeamMembership.objects.filter(person_id__in=list(sellers)).overlapping(start, end)
         .annotate(is_leader=leads)
         .values_list("person_id", "valid_from", "valid_to", "team__path", "is_leader")
     ):
@@ -598,7 +593,7 @@ def team_view_teams(*, membership: TenantMembership, on: datetime.date) -> list[
 def _subtree_ids(team: Team, on: datetime.date) -> set[int]:
     """Everyone in `team` and below on `on` (one query)."""
     return set(
-        TeamMembership.objects.filter(_valid_on(on), team__path__startswith=team.path)
+        TeamMembership.objects.valid_on(on).filter(team__path__startswith=team.path)
         .values_list("person_id", flat=True)
     )
 
@@ -609,8 +604,7 @@ def _members_during(teams: Sequence[Team], start: datetime.date, end: datetime.d
         return set()
     within_teams = reduce(or_, (Q(team__path__startswith=team.path) for team in teams))
     return set(
-        TeamMembership.objects.filter(within_teams, valid_from__lt=end)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=start))
+        TeamMembership.objects.filter(within_teams).overlapping(start, end)
         .values_list("person_id", flat=True)
     )
 
@@ -769,7 +763,7 @@ def quota_letter(*, plan: QuotaPlan, person: Person, on: datetime.date) -> Quota
     year_start, year_end = fiscal_year_bounds(plan.fiscal_year)
     known_on = min(max(on, year_start), year_end - datetime.timedelta(days=1))
     rows = list(
-        Quota.objects.filter(_valid_on(known_on), plan=plan, person=person)
+        Quota.objects.valid_on(known_on).filter(plan=plan, person=person)
         .select_related("period").order_by("period__start_date")
     )
     if not rows:
@@ -839,7 +833,7 @@ def allocation_workspace(*, plan: QuotaPlan, on: datetime.date) -> Workspace:
     year_start, year_end = fiscal_year_bounds(plan.fiscal_year)
     known_on = min(max(on, year_start), year_end - datetime.timedelta(days=1))
     in_force = dict(
-        Quota.objects.filter(_valid_on(known_on), plan=plan).order_by()
+        Quota.objects.valid_on(known_on).filter(plan=plan).order_by()
         .values("person_id").annotate(total=Sum("amount")).values_list("person_id", "total")
     )
     acks: dict[int, QuotaAcknowledgement] = {}

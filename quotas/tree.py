@@ -75,9 +75,8 @@ def _quota_carriers(year: PlanYear, on: datetime.date) -> tuple[list[Person], di
     )
     team_of: dict[int, int] = {}
     memberships = (
-        TeamMembership.objects.filter(person_id__in=[p.pk for p in people],
-                                      valid_from__lt=year.end)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on))
+        TeamMembership.objects.filter(person_id__in=[p.pk for p in people])
+        .overlapping(on, year.end)
         .order_by("person_id", "valid_from")
         .values_list("person_id", "team_id")
     )

@@ -3,8 +3,6 @@ the audited changes that write assignments, and balancing proposals with their m
 
 from __future__ import annotations
 
-import datetime
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -12,25 +10,11 @@ from django.db.models import F, Q
 
 from spm.crm.models import Account, Segment
 from spm.org.models import Person
+from spm.tenancy.dating import EffectiveDatedModel, validate_no_overlap
 from spm.tenancy.history import TenantHistoricalRecords
 from spm.tenancy.models import TenantModel
 
 from .matching import RuleCriteria, invalid_countries, invalid_postal_prefixes, split_values
-
-
-def valid_on(day: datetime.date, prefix: str = "") -> Q:
-    """Rows whose [valid_from, valid_to) range contains `day`."""
-    return Q(**{f"{prefix}valid_from__lte": day}) & (
-        Q(**{f"{prefix}valid_to__isnull": True}) | Q(**{f"{prefix}valid_to__gt": day})
-    )
-
-
-def overlapping(valid_from: datetime.date, valid_to: datetime.date | None) -> Q:
-    """Rows whose range overlaps [valid_from, valid_to)."""
-    q = Q(valid_to__isnull=True) | Q(valid_to__gt=valid_from)
-    if valid_to is not None:
-        q &= Q(valid_from__lt=valid_to)
-    return q
 
 
 class TerritoryLevel(models.TextChoices):
@@ -79,7 +63,7 @@ class OwnerRole(models.TextChoices):
     OVERLAY = "overlay", "Overlay"
 
 
-class TerritoryOwner(TenantModel):
+class TerritoryOwner(EffectiveDatedModel):
     """Person owns a territory in a role from valid_from (inclusive) to valid_to (exclusive).
 
     One person per territory and role at a time; a person may own several territories.
@@ -110,25 +94,18 @@ class TerritoryOwner(TenantModel):
         return f"{self.person} owns {self.territory} from {self.valid_from}"
 
     def clean(self) -> None:
-        if self.valid_to and self.valid_from and self.valid_to <= self.valid_from:
-            raise ValidationError({"valid_to": "Must be after valid from."})
-        if self.territory_id and self.valid_from:
-            clash = (
+        self.clean_range()
+        if self.territory_id:
+            validate_no_overlap(
+                self,
                 TerritoryOwner.objects.filter(territory_id=self.territory_id, role=self.role)
-                .exclude(pk=self.pk)
-                .filter(overlapping(self.valid_from, self.valid_to))
-                .select_related("person")
-                .first()
+                .select_related("person"),
+                message=lambda other, span: (
+                    f"{other.person} already holds the {other.get_role_display().lower()} "
+                    f"role of this territory {span}; end that ownership first or choose "
+                    "dates that do not overlap."
+                ),
             )
-            if clash is not None:
-                until = f"until {clash.valid_to}" if clash.valid_to else "with no end date"
-                raise ValidationError({
-                    "valid_from": (
-                        f"{clash.person} already holds the {clash.get_role_display().lower()} "
-                        f"role of this territory from {clash.valid_from} {until}; end that "
-                        "ownership first or choose dates that do not overlap."
-                    )
-                })
 
 
 class AssignmentRule(TenantModel):
@@ -254,7 +231,7 @@ class AssignmentChange(TenantModel):
         return f"{self.get_kind_display()} from {self.effective_date} ({self.moved_count} moved)"
 
 
-class AccountAssignment(TenantModel):
+class AccountAssignment(EffectiveDatedModel):
     """Account in territory from valid_from (inclusive) to valid_to (exclusive, null = open).
 
     Never two at once for one account: a partial unique index allows one open row, and on
@@ -296,24 +273,17 @@ class AccountAssignment(TenantModel):
         return f"{self.account} in {self.territory} from {self.valid_from}"
 
     def clean(self) -> None:
-        if self.valid_to and self.valid_from and self.valid_to <= self.valid_from:
-            raise ValidationError({"valid_to": "Must be after valid from."})
-        if self.account_id and self.valid_from:
-            clash = (
+        self.clean_range()
+        if self.account_id:
+            validate_no_overlap(
+                self,
                 AccountAssignment.objects.filter(account_id=self.account_id)
-                .exclude(pk=self.pk)
-                .filter(overlapping(self.valid_from, self.valid_to))
-                .select_related("territory")
-                .first()
+                .select_related("territory"),
+                message=lambda other, span: (
+                    f"This account is already in {other.territory} {span}; an account can be "
+                    "in one territory at a time."
+                ),
             )
-            if clash is not None:
-                until = f"until {clash.valid_to}" if clash.valid_to else "with no end date"
-                raise ValidationError({
-                    "valid_from": (
-                        f"This account is already in {clash.territory} from {clash.valid_from} "
-                        f"{until}; an account can be in one territory at a time."
-                    )
-                })
 
 
 class ProposalStatus(models.TextChoices):

@@ -23,7 +23,6 @@ from .models import (
     ChangeKind,
     ProposalStatus,
     Territory,
-    valid_on,
 )
 from .selectors import leaf_territories
 from .services import actor_or_none, assignments_write
@@ -82,7 +81,7 @@ def proposal_create(
         })
     leaf_ids = [t.pk for t in leaves]
     rows = pd.DataFrame.from_records(
-        AccountAssignment.objects.filter(valid_on(effective_date), territory_id__in=leaf_ids)
+        AccountAssignment.objects.valid_on(effective_date).filter(territory_id__in=leaf_ids)
         .values_list("account_id", "territory_id", "account__potential"),
         columns=["account_id", "territory_id", "potential"],
     )
@@ -171,8 +170,8 @@ def proposal_accept(*, proposal: BalancingProposal, actor: Any = None) -> Assign
     if not moves:
         raise ValidationError("This proposal moves no account; there is nothing to accept.")
     now_in = dict(
-        AccountAssignment.objects.filter(
-            valid_on(proposal.effective_date), account_id__in=[a for a, _, _ in moves]
+        AccountAssignment.objects.valid_on(proposal.effective_date).filter(
+            account_id__in=[a for a, _, _ in moves]
         ).values_list("account_id", "territory_id")
     )
     stale = sum(1 for a, source, _ in moves if now_in.get(a) != source)

@@ -14,13 +14,13 @@ from django.db.models.functions import Coalesce
 
 from spm.crm.models import Account
 from spm.org.models import Person
+from spm.tenancy.dating import valid_on_q
 
 from .models import (
     AccountAssignment,
     OwnerRole,
     Territory,
     TerritoryOwner,
-    valid_on,
 )
 
 ZERO = Decimal("0.00")
@@ -34,7 +34,7 @@ def territory_of_account_on(*, account: Account | int, on: datetime.date) -> Ter
     """The territory the account was in on `on` (one query)."""
     account_id = getattr(account, "pk", account)
     return Territory.objects.filter(
-        valid_on(on, "account_assignments__"), account_assignments__account_id=account_id
+        valid_on_q(on, "account_assignments__"), account_assignments__account_id=account_id
     ).first()
 
 
@@ -47,8 +47,8 @@ def account_owner_on(
     """
     account_id = getattr(account, "pk", account)
     return Person.objects.filter(
-        valid_on(on, "territory_owners__"),
-        valid_on(on, "territory_owners__territory__account_assignments__"),
+        valid_on_q(on, "territory_owners__"),
+        valid_on_q(on, "territory_owners__territory__account_assignments__"),
         territory_owners__role=role,
         territory_owners__territory__account_assignments__account_id=account_id,
     ).first()
@@ -62,8 +62,8 @@ def territories_of_person_on(
 ) -> QuerySet[Territory]:
     """Territories `person` owned on `on` (in `role`; None = any role)."""
     person_id = getattr(person, "pk", person)
-    owned = TerritoryOwner.objects.filter(
-        valid_on(on), territory=OuterRef("pk"), person_id=person_id
+    owned = TerritoryOwner.objects.valid_on(on).filter(
+        territory=OuterRef("pk"), person_id=person_id
     )
     if role is not None:
         owned = owned.filter(role=role)
@@ -74,7 +74,7 @@ def territory_owners_on(
     *, on: datetime.date, territories: Iterable[Territory | int] | None = None
 ) -> QuerySet[TerritoryOwner]:
     """Ownerships in force on `on`, with their people (of `territories`, or all)."""
-    owners = TerritoryOwner.objects.filter(valid_on(on)).select_related("person", "territory")
+    owners = TerritoryOwner.objects.valid_on(on).select_related("person", "territory")
     if territories is not None:
         owners = owners.filter(territory_id__in=[getattr(t, "pk", t) for t in territories])
     return owners.order_by("territory__path", "role")
@@ -101,20 +101,15 @@ def account_territory_owner_bulk(
         return result.drop(columns=["_row", "_day"]).assign(territory_id=empty, owner_id=empty)
     first, last = days.min().date(), days.max().date()
     assignments = pd.DataFrame.from_records(
-        AccountAssignment.objects.filter(
-            account_id__in=result["account_id"].unique().tolist(), valid_from__lte=last
-        )
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=first))
+        AccountAssignment.objects.in_force_between(first, last)
+        .filter(account_id__in=result["account_id"].unique().tolist())
         .values_list("account_id", "territory_id", "valid_from", "valid_to"),
         columns=["account_id", "territory_id", "a_from", "a_to"],
     )
     placed = _within(result, assignments, "account_id", "a_from", "a_to")
     owners = pd.DataFrame.from_records(
-        TerritoryOwner.objects.filter(
-            role=role, territory_id__in=placed["territory_id"].unique().tolist(),
-            valid_from__lte=last,
-        )
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=first))
+        TerritoryOwner.objects.in_force_between(first, last)
+        .filter(role=role, territory_id__in=placed["territory_id"].unique().tolist())
         .values_list("territory_id", "person_id", "valid_from", "valid_to"),
         columns=["territory_id", "owner_id", "o_from", "o_to"],
     )
@@ -168,7 +163,7 @@ def territory_potential_on(*, on: datetime.date) -> dict[int, TerritoryLoad]:
     territories = list(Territory.objects.order_by("path"))
     loads = {t.pk: TerritoryLoad(territory=t) for t in territories}
     sums = (
-        AccountAssignment.objects.filter(valid_on(on))
+        AccountAssignment.objects.valid_on(on)
         .order_by()
         .values("territory_id")
         .annotate(
@@ -239,7 +234,7 @@ def leaf_territories(*, under: Territory | None = None) -> list[Territory]:
 
 
 def unassigned_accounts_on(*, on: datetime.date) -> QuerySet[Account]:
-    placed = AccountAssignment.objects.filter(valid_on(on), account=OuterRef("pk"))
+    placed = AccountAssignment.objects.valid_on(on).filter(account=OuterRef("pk"))
     return Account.objects.filter(~Exists(placed))
 
 
@@ -248,10 +243,7 @@ def overlapping_assignments() -> QuerySet[AccountAssignment]:
     the services and, on PostgreSQL, an exclusion constraint prevent them)."""
     other = AccountAssignment.objects.filter(account_id=OuterRef("account_id")).exclude(
         pk=OuterRef("pk")
-    ).filter(
-        Q(valid_to__isnull=True) | Q(valid_to__gt=OuterRef("valid_from")),
-        valid_from__lt=Coalesce(OuterRef("valid_to"), Value(_FAR_FUTURE)),
-    )
+    ).overlapping(OuterRef("valid_from"), Coalesce(OuterRef("valid_to"), Value(_FAR_FUTURE)))
     return AccountAssignment.objects.filter(Exists(other)).select_related("account", "territory")
 
 
@@ -306,7 +298,7 @@ def assignment_history(*, account: Account) -> QuerySet[AccountAssignment]:
 def accounts_in_territory_on(
     *, territory: Territory, on: datetime.date, subtree: bool = False
 ) -> QuerySet[Account]:
-    assigned = AccountAssignment.objects.filter(valid_on(on), account=OuterRef("pk"))
+    assigned = AccountAssignment.objects.valid_on(on).filter(account=OuterRef("pk"))
     if subtree:
         assigned = assigned.filter(territory__path__startswith=territory.path)
     else:
@@ -322,7 +314,7 @@ def visible_territory_ids(
     if person_ids is None:
         return None
     owned = Territory.objects.filter(
-        valid_on(on, "owners__"), owners__person_id__in=list(person_ids)
+        valid_on_q(on, "owners__"), owners__person_id__in=list(person_ids)
     ).values_list("path", flat=True)
     paths = set(owned)
     if not paths:

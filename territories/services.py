@@ -13,7 +13,6 @@ from typing import Any
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 
 from spm.crm.models import Account
 from spm.org.models import Person
@@ -103,8 +102,8 @@ def territory_owner_set(
         })
     current = (
         TerritoryOwner.objects.select_for_update()
+        .valid_on(valid_from)
         .filter(territory=territory, role=role, valid_from__lt=valid_from)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=valid_from))
         .first()
     )
     if current is not None:
@@ -164,7 +163,7 @@ def assignments_write(
     rows = list(
         AccountAssignment.objects.select_for_update()
         .filter(account_id__in=account_ids)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=effective_date))
+        .overlapping(effective_date, None)
     )
     later = sorted({
         r.account_id for r in rows
@@ -308,10 +307,8 @@ def rules_preview(*, effective_date: datetime.date) -> RulesPreview:
         columns=ACCOUNT_COLUMNS,
     )
     current = dict(
-        AccountAssignment.objects.filter(
-            Q(valid_from__lte=effective_date)
-            & (Q(valid_to__isnull=True) | Q(valid_to__gt=effective_date))
-        ).values_list("account_id", "territory_id")
+        AccountAssignment.objects.valid_on(effective_date)
+        .values_list("account_id", "territory_id")
     )
     criteria = [r.criteria() for r in rules]
     decided, outcomes = first_match(accounts, criteria)

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import transaction
-from django.db.models import Q
 
 from compensation.models import (
     AssignmentPeriod,
@@ -175,8 +174,7 @@ def assignment_periods_ensure(*, month: Period) -> int:
     periods of a new fiscal year are generated (two queries when nothing is missing)."""
     if AssignmentPeriod.objects.filter(period=month).exists():
         return 0
-    covering = PlanAssignment.objects.filter(valid_from__lt=month.end_date).filter(
-        Q(valid_to__isnull=True) | Q(valid_to__gt=month.start_date))
+    covering = PlanAssignment.objects.overlapping(month.start_date, month.end_date)
     if not covering.exists():
         return 0
     return assignment_periods_refresh(assignments=list(covering.only("pk")))
@@ -184,8 +182,5 @@ def assignment_periods_ensure(*, month: Period) -> int:
 
 def assignments_overlapping(*, person: Person, valid_from: datetime.date,
                             valid_to: datetime.date | None) -> list[PlanAssignment]:
-    clash = PlanAssignment.objects.filter(person=person).filter(
-        Q(valid_to__isnull=True) | Q(valid_to__gt=valid_from))
-    if valid_to is not None:
-        clash = clash.filter(valid_from__lt=valid_to)
+    clash = PlanAssignment.objects.filter(person=person).overlapping(valid_from, valid_to)
     return list(clash.select_related("plan"))

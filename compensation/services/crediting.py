@@ -102,9 +102,8 @@ def _credit_dates(deals: pd.DataFrame) -> pd.Series:
         return pd.Series(dtype="datetime64[ns]")
     close = pd.to_datetime(deals["close_date"])
     assignments = pd.DataFrame.from_records(
-        PlanAssignment.objects.filter(person_id__in=deals["owner_id"].unique().tolist(),
-                                      valid_from__lte=close.max().date())
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=close.min().date()))
+        PlanAssignment.objects.in_force_between(close.min().date(), close.max().date())
+        .filter(person_id__in=deals["owner_id"].unique().tolist())
         .values_list("person_id", "valid_from", "valid_to", "plan__credit_date_field"),
         columns=["owner_id", "a_from", "a_to", "field"])
     frame = deals[["deal_id", "owner_id"]].assign(close=close.to_numpy())
@@ -263,8 +262,8 @@ def _credits_of(deals: pd.DataFrame, source: QuerySet[Deal],
     credit_date = deals.set_index("deal_id")["credit_date"]
     direct["credit_date"] = direct["deal_id"].map(credit_date)
     memberships = pd.DataFrame.from_records(
-        TeamMembership.objects.filter(valid_from__lte=credit_date.max().date())
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=credit_date.min().date()))
+        TeamMembership.objects.in_force_between(credit_date.min().date(),
+                                                credit_date.max().date())
         .values_list("person_id", "team_id", "valid_from", "valid_to"),
         columns=["person_id", "team_id", "valid_from", "valid_to"])
     teams = pd.DataFrame.from_records(Team.objects.values_list("pk", "path", "manager_id"),

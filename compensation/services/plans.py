@@ -39,6 +39,7 @@ from compensation.plan_rows import (
     version_to_engine,
 )
 from compensation.selectors import component_rows_of
+from spm.tenancy.dating import ranges_overlap, span_text
 
 
 def _actor(user: Any) -> Any:
@@ -147,16 +148,14 @@ def _date_errors(version: PlanVersion, published: list[PlanVersion]) -> tuple[li
     errors = []
     ended = None
     for other in published:
-        overlaps = (other.valid_to is None or other.valid_to > start) and (
-            end is None or other.valid_from < end)
-        if not overlaps:
+        if not ranges_overlap(other.valid_from, other.valid_to, start, end):
             continue
         runs_past = end is not None and (other.valid_to is None or other.valid_to > end)
         if other.valid_from < start and not runs_past:
             ended = other  # it ends the day this version starts
             continue
-        until = f"until {other.valid_to}" if other.valid_to else "with no end"
-        errors.append(f"valid_from: {other} is in force from {other.valid_from} {until}, which "
+        errors.append(f"valid_from: {other} is in force "
+                      f"{span_text(other.valid_from, other.valid_to)}, which "
                       f"overlaps {start} to {end or 'open'}; a new version must start after "
                       "the versions in force and run to their end")
     return errors, ended

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
+from spm.tenancy.dating import EffectiveDatedModel, validate_no_overlap
 from spm.tenancy.history import TenantHistoricalRecords
 from spm.tenancy.models import CURRENCY_VALIDATOR, TenantModel
 
@@ -138,7 +139,7 @@ class Team(TenantModel):
         return [int(part) for part in self.path.strip("/").split("/") if part]
 
 
-class TeamMembership(TenantModel):
+class TeamMembership(EffectiveDatedModel):
     """Person in team from valid_from (inclusive) to valid_to (exclusive, null = open)."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="team_memberships")
@@ -166,20 +167,15 @@ class TeamMembership(TenantModel):
         return f"{self.person} in {self.team} from {self.valid_from}"
 
     def clean(self) -> None:
-        if self.valid_to and self.valid_from and self.valid_to <= self.valid_from:
-            raise ValidationError({"valid_to": "Must be after valid from."})
-        if self.person_id and self.valid_from:
-            overlapping = TeamMembership.objects.filter(person_id=self.person_id).exclude(
-                pk=self.pk
-            ).filter(
-                Q(valid_to__isnull=True) | Q(valid_to__gt=self.valid_from),
+        self.clean_range()
+        if self.person_id:
+            validate_no_overlap(
+                self, TeamMembership.objects.filter(person_id=self.person_id)
+                .select_related("team"),
+                message=lambda other, span: (
+                    "This person is already in a team for part of these dates: in "
+                    f"{other.team} {span}."),
             )
-            if self.valid_to:
-                overlapping = overlapping.filter(valid_from__lt=self.valid_to)
-            if overlapping.exists():
-                raise ValidationError(
-                    {"valid_from": "This person is already in a team for part of these dates."}
-                )
 
 
 class PeriodKind(models.TextChoices):

@@ -13,7 +13,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     OuterRef,
-    Q,
     QuerySet,
 )
 from django.db.models.lookups import StartsWith
@@ -25,10 +24,6 @@ from spm.tenancy.permissions import can_see_everyone, has_role
 from .models import Period, PeriodStatus, Person, Team, TeamMembership
 
 
-def _valid_on(day: datetime.date) -> Q:
-    return Q(valid_from__lte=day) & (Q(valid_to__isnull=True) | Q(valid_to__gt=day))
-
-
 def person_for_user(*, user) -> Person | None:
     return Person.objects.filter(user=user).first()
 
@@ -36,7 +31,7 @@ def person_for_user(*, user) -> Person | None:
 def team_of_person(*, person: Person, on: datetime.date) -> Team | None:
     membership = (
         TeamMembership.objects.select_related("team")
-        .filter(_valid_on(on), person=person)
+        .valid_on(on).filter(person=person)
         .first()
     )
     return membership.team if membership else None
@@ -68,7 +63,7 @@ def subtree_person_ids(*, manager: Person, on: datetime.date) -> set[int]:
         StartsWith(member_path, F("path"))
     )
     return set(
-        TeamMembership.objects.filter(_valid_on(on), Exists(led_team_above))
+        TeamMembership.objects.valid_on(on).filter(Exists(led_team_above))
         .values_list("person_id", flat=True)
         .distinct()
     )
@@ -192,7 +187,7 @@ def team_tree(*, teams: Sequence[Team], on: datetime.date) -> list[TeamNode]:
     if not teams:
         return []
     counts = dict(
-        TeamMembership.objects.filter(_valid_on(on), team_id__in=[t.pk for t in teams])
+        TeamMembership.objects.valid_on(on).filter(team_id__in=[t.pk for t in teams])
         .order_by()
         .values("team_id")
         .annotate(people=Count("person_id", distinct=True))
@@ -220,8 +215,8 @@ def people_in_team(
     *, people: QuerySet[Person], team: Team, on: datetime.date
 ) -> QuerySet[Person]:
     """Those of `people` in `team` or any team below it on `on`."""
-    in_subtree = TeamMembership.objects.filter(
-        _valid_on(on), person=OuterRef("pk"), team__path__startswith=team.path
+    in_subtree = TeamMembership.objects.valid_on(on).filter(
+        person=OuterRef("pk"), team__path__startswith=team.path
     )
     return people.filter(Exists(in_subtree))
 
@@ -236,8 +231,8 @@ def placements_of(*, people: Sequence[Person], on: datetime.date) -> dict[int, P
         return {}
     memberships = {
         m.person_id: m
-        for m in TeamMembership.objects.filter(
-            _valid_on(on), person_id__in=[p.pk for p in people]
+        for m in TeamMembership.objects.valid_on(on).filter(
+            person_id__in=[p.pk for p in people]
         ).select_related("team")
     }
     ancestor_ids = {i for m in memberships.values() for i in m.team.ancestor_ids()}

@@ -1,0 +1,104 @@
+"""Compensation data: plans with immutable published versions built from a component library,
+plan assignments, the crediting of deals, and the tables calculation runs write.
+
+Plan rows convert to and from the engine's dataclasses (compensation.engine.plans) without loss;
+the engine's validation is the one set of plan rules (see compensation.plan_rows). Every name is
+importable from `compensation.models`; the modules only keep each concept in a file of its own.
+"""
+
+from .assignments import (
+    MBO_SCORE_LIMIT,
+    AssignmentImport,
+    AssignmentPeriod,
+    MboScore,
+    MboScoreLockedError,
+    PlanAssignment,
+    window_label,
+)
+from .common import (
+    CADENCES,
+    CAP_SPANS,
+    CLAWBACK_METHODS,
+    CODE,
+    EVALUATIONS,
+    EXACT,
+    KINDS,
+    MEASURES,
+    METHODS,
+    MONEY,
+    NON_NEGATIVE,
+    PERIOD_KEY,
+    TIER_BASES,
+)
+from .crediting import (
+    CancellationKind,
+    Credit,
+    CreditBuild,
+    CreditKind,
+    CreditRole,
+    CreditRule,
+    CreditTarget,
+    DealCancellation,
+    DealSplit,
+    DealSplitSet,
+    ExchangeRate,
+)
+from .pay import (
+    Adjustment,
+    AdjustmentStatus,
+    Dispute,
+    DisputeStatus,
+    DrawBalance,
+    Payout,
+    PayoutStatus,
+)
+from .plans import (
+    Component,
+    ComponentCap,
+    ComponentCurvePoint,
+    ComponentMilestone,
+    ComponentTier,
+    CompPlan,
+    CreditDateField,
+    PlanLockedError,
+    PlanVersion,
+    PlanVersionComponent,
+    VersionStatus,
+)
+from .runs import (
+    RESULT_STATUSES,
+    CalculationRun,
+    LineItem,
+    PayeePeriodResult,
+    RecomputeRequest,
+    RunScope,
+    RunStatus,
+)
+
+__all__ = [
+    "CADENCES", "CAP_SPANS", "CLAWBACK_METHODS", "CODE", "EVALUATIONS", "EXACT", "KINDS",
+    "MBO_SCORE_LIMIT", "MEASURES", "METHODS", "MONEY", "NON_NEGATIVE", "PERIOD_KEY",
+    "RESULT_STATUSES", "TIER_BASES",
+    "Adjustment", "AdjustmentStatus", "AssignmentImport", "AssignmentPeriod", "CalculationRun",
+    "CancellationKind", "CompPlan", "Component", "ComponentCap", "ComponentCurvePoint",
+    "ComponentMilestone", "ComponentTier", "Credit", "CreditBuild", "CreditDateField",
+    "CreditKind", "CreditRole", "CreditRule", "CreditTarget", "DealCancellation", "DealSplit",
+    "DealSplitSet", "Dispute", "DisputeStatus", "DrawBalance", "ExchangeRate", "LineItem",
+    "MboScore", "MboScoreLockedError", "PayeePeriodResult", "Payout", "PayoutStatus",
+    "PlanAssignment", "PlanLockedError", "PlanVersion", "PlanVersionComponent",
+    "RecomputeRequest", "RunScope", "RunStatus", "VersionStatus", "window_label",
+]
+
+
+def _reexport_history_models() -> None:
+    # simple_history adds each Historical<Model> to the module that declares the model; keep
+    # them reachable here, where they lived before the models were split into modules.
+    from . import assignments, crediting, pay, plans, runs
+
+    for module in (plans, assignments, crediting, runs, pay):
+        for name, value in vars(module).items():
+            if name.startswith("Historical") and isinstance(value, type):
+                globals()[name] = value
+
+
+_reexport_history_models()
