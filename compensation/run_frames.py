@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from compensation import bulk
+from compensation.columns import (
+    CENTS,
+    CODE,
+    INT,
+    MISSING,
+    NULLABLE_CENTS,
+    NULLABLE_INT,
+    NULLABLE_MICROS,
+    TEXT,
+    Column,
+)
 
 if TYPE_CHECKING:
     from compensation.run_inputs import RunInputs
@@ -22,7 +32,7 @@ DRAW_TYPES = ("draw_advance", "draw_recovery", "guarantee")
 
 def half_up_ratio(numerator: np.ndarray, denominator: np.ndarray, scale: int) -> np.ndarray:
     """round(numerator / denominator * scale) half away from zero; MISSING where den <= 0."""
-    out = np.full(len(numerator), bulk.MISSING, dtype=np.int64)
+    out = np.full(len(numerator), MISSING, dtype=np.int64)
     ok = denominator > 0
     num = numerator[ok].astype(object) * scale
     den = denominator[ok].astype(object)
@@ -49,7 +59,7 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
 def _mapped(values: pd.Series, mapping: dict[Any, int]) -> np.ndarray:
     """mapping[value] per row as int64, MISSING where the value has no entry."""
     codes, labels = _codes(values)
-    lookup = np.array([mapping.get(label, bulk.MISSING) for label in labels] + [bulk.MISSING],
+    lookup = np.array([mapping.get(label, MISSING) for label in labels] + [MISSING],
                       dtype=np.int64)
     return lookup[codes]
 
@@ -63,7 +73,7 @@ class RowIds:
     component: dict[tuple[str, str], int]
 
 
-def line_table(lines: pd.DataFrame, ids: RowIds) -> tuple[pd.DataFrame, list[bulk.Column]]:
+def line_table(lines: pd.DataFrame, ids: RowIds) -> tuple[pd.DataFrame, list[Column]]:
     """Engine lines as LineItem columns for bulk.write_frame."""
     n = len(lines)
     measure = lines["measure"].astype(object).to_numpy()
@@ -80,7 +90,7 @@ def line_table(lines: pd.DataFrame, ids: RowIds) -> tuple[pd.DataFrame, list[bul
 
     cumulative, quota = lines["cumulative"], lines["quota"]
     has_ratio = (cumulative.notna() & quota.notna()).to_numpy()
-    attainment = np.full(n, bulk.MISSING, dtype=np.int64)
+    attainment = np.full(n, MISSING, dtype=np.int64)
     if has_ratio.any():
         attainment[has_ratio] = half_up_ratio(
             cumulative[has_ratio].to_numpy(dtype=np.int64),
@@ -89,13 +99,13 @@ def line_table(lines: pd.DataFrame, ids: RowIds) -> tuple[pd.DataFrame, list[bul
     # index by code, instead of hashing a million (plan, component) pairs.
     plan_codes, plan_labels = _codes(lines["plan"])
     component_codes, component_labels = _codes(lines["component"])
-    pair_lookup = np.array([[ids.component.get((plan, component), bulk.MISSING)
+    pair_lookup = np.array([[ids.component.get((plan, component), MISSING)
                              for component in component_labels] for plan in plan_labels],
                            dtype=np.int64).reshape(len(plan_labels), len(component_labels))
     component_of = (pair_lookup[plan_codes, component_codes] if n
                     else np.empty(0, dtype=np.int64))
     period_id = _mapped(lines["period"], ids.month)
-    if (period_id == bulk.MISSING).any():
+    if (period_id == MISSING).any():
         raise ValueError("a line falls in a month outside the run's fiscal year")
     table = pd.DataFrame({
         "payee_id": lines["payee_id"].to_numpy(dtype=np.int64),
@@ -115,21 +125,21 @@ def line_table(lines: pd.DataFrame, ids: RowIds) -> tuple[pd.DataFrame, list[bul
         "explanation_text": lines["explanation"].astype(object).to_numpy(),
     })
     columns = [
-        bulk.Column("payee_id", bulk.INT), bulk.Column("period_id", bulk.INT),
-        bulk.Column("plan_version_id", bulk.NULLABLE_INT),
-        bulk.Column("component_id", bulk.NULLABLE_INT),
-        bulk.Column("credit_id", bulk.NULLABLE_INT), bulk.Column("deal_id", bulk.NULLABLE_INT),
-        bulk.Column("basis", bulk.CENTS), bulk.Column("cumulative", bulk.NULLABLE_CENTS),
-        bulk.Column("quota", bulk.NULLABLE_CENTS),
-        bulk.Column("attainment", bulk.NULLABLE_MICROS),
-        bulk.Column("tier", bulk.NULLABLE_INT), bulk.Column("amount", bulk.CENTS),
-        bulk.Column("rounding_carry", bulk.CENTS), bulk.Column("capped", bulk.CENTS),
+        Column("payee_id", INT), Column("period_id", INT),
+        Column("plan_version_id", NULLABLE_INT),
+        Column("component_id", NULLABLE_INT),
+        Column("credit_id", NULLABLE_INT), Column("deal_id", NULLABLE_INT),
+        Column("basis", CENTS), Column("cumulative", NULLABLE_CENTS),
+        Column("quota", NULLABLE_CENTS),
+        Column("attainment", NULLABLE_MICROS),
+        Column("tier", NULLABLE_INT), Column("amount", CENTS),
+        Column("rounding_carry", CENTS), Column("capped", CENTS),
     ]
     for name in ("window", "kind", "line_type", "measure", "rate"):
         codes, labels = _codes(lines[name])
         table[name] = codes
-        columns.append(bulk.Column(name, bulk.CODE, labels=labels))
-    columns.append(bulk.Column("explanation_text", bulk.TEXT))
+        columns.append(Column(name, CODE, labels=labels))
+    columns.append(Column("explanation_text", TEXT))
     return table, columns
 
 
@@ -191,7 +201,7 @@ def result_table(lines: pd.DataFrame, inputs: RunInputs, ids: RowIds,
     quota = quotas.set_index(["payee_id", "period"])["quota_cents"].reindex(index)
     out["quota"] = pd.array(quota.to_numpy(), dtype="Int64")
     present = quota.notna().to_numpy()
-    out["attainment"] = np.full(len(out), bulk.MISSING, dtype=np.int64)
+    out["attainment"] = np.full(len(out), MISSING, dtype=np.int64)
     if present.any():
         out.loc[present, "attainment"] = half_up_ratio(
             out["credited"].to_numpy()[present], quota.to_numpy()[present].astype(np.int64),
@@ -212,13 +222,13 @@ def result_table(lines: pd.DataFrame, inputs: RunInputs, ids: RowIds,
 
 
 RESULT_COLUMNS = [
-    bulk.Column("payee_id", bulk.INT), bulk.Column("period_id", bulk.INT),
-    bulk.Column("plan_version_id", bulk.NULLABLE_INT), bulk.Column("credited", bulk.CENTS),
-    bulk.Column("quota", bulk.NULLABLE_CENTS), bulk.Column("attainment", bulk.NULLABLE_MICROS),
-    bulk.Column("target_incentive", bulk.NULLABLE_CENTS), bulk.Column("earnings", bulk.CENTS),
-    bulk.Column("clawbacks", bulk.CENTS), bulk.Column("adjustments", bulk.CENTS),
-    bulk.Column("draw", bulk.CENTS), bulk.Column("total", bulk.CENTS),
-    bulk.Column("line_count", bulk.INT),
+    Column("payee_id", INT), Column("period_id", INT),
+    Column("plan_version_id", NULLABLE_INT), Column("credited", CENTS),
+    Column("quota", NULLABLE_CENTS), Column("attainment", NULLABLE_MICROS),
+    Column("target_incentive", NULLABLE_CENTS), Column("earnings", CENTS),
+    Column("clawbacks", CENTS), Column("adjustments", CENTS),
+    Column("draw", CENTS), Column("total", CENTS),
+    Column("line_count", INT),
 ]
 
 
