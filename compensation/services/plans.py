@@ -39,6 +39,7 @@ from compensation.plan_rows import (
     version_to_engine,
 )
 from compensation.selectors import component_rows_of
+from spm.tenancy.history import record_author
 
 
 def _actor(user: Any) -> Any:
@@ -46,7 +47,7 @@ def _actor(user: Any) -> Any:
 
 
 def _stamp(obj: Any, actor: Any) -> Any:
-    obj._history_user = _actor(actor)
+    record_author(obj, _actor(actor))
     return obj
 
 
@@ -147,6 +148,7 @@ def _date_errors(version: PlanVersion, published: list[PlanVersion]) -> tuple[li
     errors = []
     ended = None
     for other in published:
+        assert other.valid_from is not None  # published versions have a first day in force
         overlaps = (other.valid_to is None or other.valid_to > start) and (
             end is None or other.valid_from < end)
         if not overlaps:
@@ -181,7 +183,7 @@ def plan_version_publish(*, version: PlanVersion, actor: Any = None) -> PlanVers
         raise ValidationError(errors)
     if ended is not None:
         ended.valid_to = version.valid_from
-        ended._ending = True
+        ended._ending = True  # type: ignore[attr-defined]  # PlanVersion.save reads this flag
         _stamp(ended, actor).save(update_fields=["valid_to"])
     engine = version_to_engine(version, component_rows_of(version))
     document = dump_plan(engine)
@@ -301,7 +303,7 @@ def _plan_code_error(code: str) -> str | None:
     field = CompPlan._meta.get_field("code")
     try:
         field.run_validators(code)
-        if len(code) > field.max_length:
+        if field.max_length is not None and len(code) > field.max_length:
             raise ValidationError(f"is longer than {field.max_length} characters")
     except ValidationError as exc:
         return "; ".join(exc.messages)

@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from spm.tenancy.context import require_active_tenant
 
 ZERO = Decimal("0")
-MONEY_SUM = DecimalField(max_digits=18, decimal_places=2)
+MONEY_SUM: DecimalField[Decimal, Decimal] = DecimalField(max_digits=18, decimal_places=2)
 
 
 def tenant_today() -> datetime.date:
@@ -27,7 +27,7 @@ def ratio(part: Decimal, whole: Decimal) -> Decimal | None:
     return (part / whole).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
-def _sum(expression: str = "amount", **lookups: object) -> Coalesce:
+def _sum(expression: str = "amount", /, **lookups: object) -> Coalesce:
     return Coalesce(Sum(expression, filter=Q(**lookups) if lookups else None), Value(ZERO),
                     output_field=MONEY_SUM)
 

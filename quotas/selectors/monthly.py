@@ -11,6 +11,7 @@ from collections.abc import Collection, Sequence
 from decimal import Decimal
 from functools import reduce
 from operator import or_
+from typing import cast
 
 from django.db.models import Exists, F, OuterRef, Q
 
@@ -42,7 +43,8 @@ def _month_quota_rule(known_on: datetime.date | None) -> Q:
         person_id=OuterRef("person_id"), period_id=OuterRef("period_id"),
         valid_from__lt=OuterRef("valid_from"),
     ).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=OuterRef("period__end_date")))
-    set_late = Q(valid_from__gte=month_end) & ~Exists(earlier)
+    # Q & a condition is a Q (the stubs say only Combinable).
+    set_late = cast(Q, Q(valid_from__gte=month_end) & ~Exists(earlier))
     if known_on is not None:
         set_late &= Q(valid_from__lte=known_on)
     return in_force | set_late

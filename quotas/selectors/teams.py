@@ -173,11 +173,11 @@ def _mover_parts(movers: dict[int, list[Segment]], window: Window) -> list[_Team
     for (person_id, first, end), quota_cents in quotas.items():
         in_period = first >= window.period_start
         done, running = end <= after, first == month_start and end > after
-        for path, share in month_shares(quota_cents, movers[person_id], month_start=first,
-                                        month_end=end).items():
-            if path is None:
+        for team_path, share in month_shares(quota_cents, movers[person_id], month_start=first,
+                                             month_end=end).items():
+            if team_path is None:
                 continue
-            sums = cents[person_id, path]
+            sums = cents[person_id, team_path]
             sums["ytd_quota"] += share
             sums["ytd_done"] += share if done else 0
             sums["ytd_running"] += share if running else 0
@@ -185,8 +185,8 @@ def _mover_parts(movers: dict[int, list[Segment]], window: Window) -> list[_Team
                 sums["quota"] += share
                 sums["done"] += share if done else 0
                 sums["running"] += share if running else 0
-    for key, sums in cents.items():
-        part = parts[key]
+    for part_key, sums in cents.items():
+        part = parts[part_key]
         part.quota, part.ytd_quota = from_cents(sums["quota"]), from_cents(sums["ytd_quota"])
         part.expected = _due(from_cents(sums["done"]), from_cents(sums["running"]), gone, days)
         part.ytd_expected = _due(from_cents(sums["ytd_done"]), from_cents(sums["ytd_running"]),
