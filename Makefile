@@ -55,6 +55,7 @@ e2e: install system-deps
 lint: install
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
+	DEBUG=1 $(PY) -m mypy
 
 migrations-check: install
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run

@@ -21,8 +21,19 @@ import numpy as np
 import pandas as pd
 from django.db import connection, models
 
-# Integer columns that may be missing travel as this value and become NULL (or <NA>) again.
-MISSING = np.iinfo(np.int64).min
+from compensation.columns import (
+    CENTS,
+    CODE,
+    DATE,
+    INT,
+    MISSING,
+    NULLABLE_CENTS,
+    NULLABLE_INT,
+    NULLABLE_MICROS,
+    TEXT,
+    Column,
+)
+
 _MISSING_SQL = f"'{MISSING}'::int8"  # a bare literal would be read as numeric
 _EPOCH_DAYS = int(np.datetime64("2000-01-01", "D").astype(np.int64))  # PostgreSQL's day zero
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
@@ -30,34 +41,10 @@ _HEADER = _SIGNATURE + struct.pack(">ii", 0, 0)
 _TRAILER = struct.pack(">h", -1)
 ORM_BATCH = 2000
 
-# Column kinds: what a frame column holds and how it is stored.
-INT = "int"  # int64, never missing
-NULLABLE_INT = "int?"  # int64 or pandas Int64 with <NA>
-CENTS = "cents"  # int64 cents into a NUMERIC(…, 2) column
-NULLABLE_CENTS = "cents?"
-NULLABLE_MICROS = "micros?"  # int64 millionths into a NUMERIC(…, 6) column (ratios)
-DATE = "date"  # anything pandas reads as a date, never missing
-CODE = "code"  # text from a short list: the frame holds category codes (see Column.labels)
-TEXT = "text"  # free text, at most one column per write
-
 _SQL_TYPE = {INT: "int8", NULLABLE_INT: "int8", CENTS: "int8", NULLABLE_CENTS: "int8",
              NULLABLE_MICROS: "int8", DATE: "int4", CODE: "int4", TEXT: "text"}
 _SCALE = {CENTS: 2, NULLABLE_CENTS: 2, NULLABLE_MICROS: 6}
 _NULLABLE = (NULLABLE_INT, NULLABLE_CENTS, NULLABLE_MICROS)
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a bulk write: the frame column, its kind, and the table column it fills."""
-
-    name: str
-    kind: str
-    db_column: str = ""
-    labels: tuple[str, ...] = ()  # for CODE: the text of each code
-
-    @property
-    def target(self) -> str:
-        return self.db_column or self.name
 
 
 # ---- reads --------------------------------------------------------------------------------

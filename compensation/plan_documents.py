@@ -56,12 +56,12 @@ def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
 def _mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"the key {key!r} appears twice", key_node.start_mark)
         seen.add(key)
-    return loader.construct_mapping(node)  # type: ignore[no-untyped-call]
+    return loader.construct_mapping(node)
 
 
 _Loader.add_constructor("tag:yaml.org,2002:float", _decimal)

@@ -18,8 +18,8 @@ from spm.org.models import Period, PeriodKind, PeriodStatus, Person
 
 from .fixes import TITLES, Fix, fix_for
 from .models import RESULT_STATUSES, CalculationRun, Credit, CreditBuild, RunStatus
-from .selectors import latest_credit_builds
-from .services.runs import MAX_ISSUES_KEPT, months_of
+from .selectors import latest_credit_builds, months_of
+from .services.runs import MAX_ISSUES_KEPT
 from .unpaid import Flag, credited_but_unpaid
 
 ISSUES_SHOWN = 1000  # a page of more is unreadable; the rest follow once these are fixed

@@ -108,6 +108,14 @@ def period_key(day: datetime.date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
+def months_of(period: Period) -> list[Period]:
+    """The fiscal months inside `period`, in order (the month itself for a month)."""
+    if period.kind == PeriodKind.MONTH:
+        return [period]
+    return list(Period.objects.filter(kind=PeriodKind.MONTH, start_date__gte=period.start_date,
+                                      end_date__lte=period.end_date).order_by("start_date"))
+
+
 def _months_of(period: Period, prefix: str = "period__") -> dict[str, object]:
     if period.kind == PeriodKind.MONTH:
         return {f"{prefix}pk": period.pk} if prefix else {"pk": period.pk}

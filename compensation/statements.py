@@ -27,8 +27,8 @@ from compensation.models import (
     PayeePeriodResult,
 )
 from compensation.models import Credit as CreditRow
-from compensation.selectors import engine_plans, period_key
-from compensation.services.runs import months_of
+from compensation.run_inputs import quota_frame
+from compensation.selectors import engine_plans, months_of, period_key
 from spm.crm.models import Deal, DealStatus
 from spm.org.models import Period, PeriodKind, Person
 from spm.tenancy.models import Tenant
@@ -203,9 +203,7 @@ def pipeline_projection(*, tenant: Tenant, person: Person, period: Period) -> Pr
         "valid_from": pd.to_datetime([s.valid_from for s in shares]),
         "valid_to": pd.to_datetime([s.valid_to for s in shares]),
     })
-    from compensation.services.runs import _quotas
-
-    quotas = _quotas(year_months)
+    quotas = quota_frame(year_months)
     quotas = quotas[quotas["payee_id"] == person.pk]
     won = _credit_rows(person, year_months)
     first, last = months[0].start_date, months[-1].end_date

@@ -28,7 +28,7 @@ from .capacity import (
 )
 from .models import RampSchedule, SalesPlan, Scenario
 
-MONEY_SUM = DecimalField(max_digits=18, decimal_places=2)
+MONEY_SUM: DecimalField[Decimal, Decimal] = DecimalField(max_digits=18, decimal_places=2)
 
 
 def fiscal_year_bounds(fiscal_year: int) -> tuple[datetime.date, datetime.date]:

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from spm.crm.models import Segment
+from spm.tenancy.history import record_author
 
 from .capacity import ZERO
 from .models import RampSchedule, SalesPlan, Scenario, SegmentTarget
@@ -18,7 +19,7 @@ from .models import RampSchedule, SalesPlan, Scenario, SegmentTarget
 
 def _save(obj: Any, actor: Any) -> None:
     if getattr(actor, "is_authenticated", False):
-        obj._history_user = actor
+        record_author(obj, actor)
     obj.full_clean()
     obj.save()
 
@@ -72,7 +73,7 @@ def segment_mix_set(
     for segment, row in existing.items():
         if segment not in shares:
             if getattr(actor, "is_authenticated", False):
-                row._history_user = actor
+                record_author(row, actor)
             row.delete()
     rows = []
     for segment, share in shares.items():

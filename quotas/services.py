@@ -22,6 +22,7 @@ from planning.selectors import monthly_bookings
 from spm.org.models import Period, PeriodKind, Person, Team
 from spm.org.services import periods_generate
 from spm.tenancy.context import require_active_tenant
+from spm.tenancy.history import record_author
 
 from .allocation import Node, Problem, allocate, check
 from .models import (
@@ -70,7 +71,7 @@ def _by(actor: Any) -> Any:
 
 
 def _save(obj: Any, actor: Any, **kwargs: Any) -> None:
-    obj._history_user = _by(actor)
+    record_author(obj, _by(actor))
     obj.save(**kwargs)
 
 
@@ -207,7 +208,7 @@ def quota_allocate(
         rows_by_key[node.key] = row
     # Gone from the organisation: children before parents, each deletion in the history.
     for row in sorted(existing.values(), key=lambda r: -r.position):
-        row._history_user = _by(actor)
+        record_author(row, _by(actor))
         row.delete()
     problems = check(root, total_cents=to_cents(plan.target), factor=plan.factor,
                      currency=require_active_tenant().currency)
@@ -232,6 +233,7 @@ def quota_allocation_override(
         errors["reason"] = "Say why this amount is set by hand; the reason is kept with it."
     if errors:
         raise ValidationError(errors)
+    assert amount is not None  # refused above
     node = QuotaAllocation.objects.select_for_update().get(pk=node.pk)
     node.amount = amount
     node.is_override = True
@@ -292,13 +294,13 @@ def annual_quotas(plan: QuotaPlan, rows: list[QuotaAllocation]) -> dict[int, tup
             carriers[row.person_id] = (to_cents(row.amount), "rep")
     by_pk = {row.pk: row for row in rows}
     for row in rows:
-        manager_id = row.team.manager_id if row.team_id is not None else None
+        manager_id = row.team.manager_id if row.team is not None else None
         if manager_id is None or carriers.get(manager_id, (0, ""))[1] == "rep":
             continue
         ancestor = by_pk.get(row.parent_id) if row.parent_id else None
         inside_own = False
         while ancestor is not None:
-            if ancestor.team_id is not None and ancestor.team.manager_id == manager_id:
+            if ancestor.team is not None and ancestor.team.manager_id == manager_id:
                 inside_own = True
                 break
             ancestor = by_pk.get(ancestor.parent_id) if ancestor.parent_id else None
@@ -358,7 +360,7 @@ def _rewrite_months(
             continue
         if row is not None and row.valid_from == effective:
             if cents is None:
-                row._history_user = _by(actor)
+                record_author(row, _by(actor))
                 row.delete()
                 result.closed += 1
             else:
@@ -404,7 +406,7 @@ def _write_quotas(
             later.append(row)
     # Versions dated after this change are superseded by it.
     for row in later:
-        row._history_user = _by(actor)
+        record_author(row, _by(actor))
         row.delete()
     everyone = set(carriers) | set(current)
     if only is not None:

@@ -175,7 +175,7 @@ def moves_lower_bound(
             out_t = int(np.searchsorted(own, loads[t] - bands.high)) + 1
         if loads[t] < bands.low:
             in_t = min(int(np.searchsorted(prefix, bands.low - loads[t])) + 1, len(potential))
-        if bands.count_low is not None:
+        if bands.count_low is not None and bands.count_high is not None:
             out_t = max(out_t, int(counts[t]) - bands.count_high)
             in_t = max(in_t, bands.count_low - int(counts[t]))
         outs += out_t
@@ -213,7 +213,7 @@ class _Greedy:
     def v(self, load: int, count: int) -> float:
         b = self.b
         value = (max(0, load - b.high) + max(0, b.low - load)) / self.band_p
-        if self.use_counts:
+        if b.count_low is not None and b.count_high is not None:  # use_counts
             value += (max(0, count - b.count_high) + max(0, b.count_low - count)) / self.band_c
         return value
 
@@ -531,7 +531,7 @@ def _solve_group(
             cp_model.LinearExpr.weighted_sum(ys, [int(potential[a]) for a in free]),
             bands.low - base, bands.high - base,
         )
-        if bands.count_low is not None:
+        if bands.count_low is not None and bands.count_high is not None:
             model.add_linear_constraint(
                 cp_model.LinearExpr.sum(ys), bands.count_low - base_count,
                 bands.count_high - base_count,
@@ -546,9 +546,9 @@ def _solve_group(
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return current
     result = current.copy()
-    for (a, t), y in choice.items():
+    for (area, territory), y in choice.items():
         if solver.boolean_value(y):
-            result[a] = t
+            result[area] = territory
     if (result != home).sum() > (current != home).sum():
         return current
     return result

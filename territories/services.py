@@ -17,6 +17,7 @@ from django.db import transaction
 from spm.crm.models import Account
 from spm.org.models import Person
 from spm.tenancy.context import require_active_tenant
+from spm.tenancy.history import record_author
 
 from .matching import ACCOUNT_COLUMNS, RuleOutcome, first_match
 from .models import (
@@ -47,7 +48,7 @@ def territory_create(
     actor: Any = None,
 ) -> Territory:
     territory = Territory(name=name, parent=parent, level=level, tenant=require_active_tenant())
-    territory._history_user = actor_or_none(actor)
+    record_author(territory, actor_or_none(actor))
     territory.full_clean(exclude=["path"])
     # The unique constraint treats NULL parents as distinct, so top-level names are checked here.
     if parent is None and Territory.objects.filter(parent__isnull=True, name=name).exists():
@@ -69,7 +70,7 @@ def territory_move(
     old_prefix = territory.path
     new_prefix = f"{parent.path if parent else '/'}{territory.pk}/"
     territory.parent = parent
-    territory._history_user = actor_or_none(actor)
+    record_author(territory, actor_or_none(actor))
     territory.save(update_fields=["parent"])
     for node in Territory.objects.filter(path__startswith=old_prefix).select_for_update():
         node.path = new_prefix + node.path[len(old_prefix):]
@@ -108,11 +109,11 @@ def territory_owner_set(
     )
     if current is not None:
         current.valid_to = valid_from
-        current._history_user = actor_or_none(actor)
+        record_author(current, actor_or_none(actor))
         current.save(update_fields=["valid_to"])
     owner = TerritoryOwner(territory=territory, person=person, role=role, valid_from=valid_from)
     owner.full_clean()
-    owner._history_user = actor_or_none(actor)
+    record_author(owner, actor_or_none(actor))
     owner.save()
     return owner
 

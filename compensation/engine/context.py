@@ -8,8 +8,10 @@ plan; a window pays in its last base period (its pay period).
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +30,7 @@ class Builder:
     """Collects line batches and issues while a calculation runs."""
 
     prepared: Prepared
-    parts: list[dict[str, object]] = field(default_factory=list)
+    parts: list[dict[str, Any]] = field(default_factory=list)  # columns, then constants
     rate_labels: dict[str, int] = field(default_factory=dict)
     component_codes: dict[str, int] = field(default_factory=dict)
 
@@ -45,14 +47,14 @@ class Builder:
     def add_lines(self, ctx: ComponentContext, lines: dict[str, np.ndarray]) -> None:
         if len(lines["payee"]) == 0:
             return
-        lines = dict(lines)
-        lines["plan"] = ctx.plan
-        lines["order"] = ctx.order
-        lines["component"] = ctx.code
-        lines["kind"] = ctx.component.kind
-        lines["measure"] = ctx.component.measure
-        lines["cadence"] = ctx.component.period
-        self.parts.append(lines)
+        part: dict[str, Any] = dict(lines)
+        part["plan"] = ctx.plan
+        part["order"] = ctx.order
+        part["component"] = ctx.code
+        part["kind"] = ctx.component.kind
+        part["measure"] = ctx.component.measure
+        part["cadence"] = ctx.component.period
+        self.parts.append(part)
 
 
 def group_starts(group: np.ndarray) -> np.ndarray:
@@ -287,5 +289,5 @@ def _attainment_bound(quota: np.ndarray, fraction: Decimal) -> np.ndarray:
     return ceil_div(values * numerator, 10**exponent)
 
 
-def _day(value: object) -> int:
+def _day(value: datetime.date | str) -> int:
     return int(np.datetime64(value, "D").astype(np.int64))

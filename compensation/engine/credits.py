@@ -279,7 +279,7 @@ def _spiff(ctx: ComponentContext, rows: np.ndarray, formula: Spiff) -> None:
                                            text.money(columns["amount_cents"][rows]),
                                            " is not a sale: paid 0.00"))
     elif formula.per_unit is not None:
-        exponent = max(0, -formula.per_unit.normalize().as_tuple().exponent - 2)
+        exponent = max(0, -int(formula.per_unit.normalize().as_tuple().exponent) - 2)
         numerator = scaled(formula.per_unit * 100, exponent)
         units = np.where(deal_ok, columns["units"][rows], 0)
         own = to_int64(half_up_div(_maybe_wide(units, numerator) * numerator, 10**exponent))
@@ -288,7 +288,7 @@ def _spiff(ctx: ComponentContext, rows: np.ndarray, formula: Spiff) -> None:
                                text.money(own))
     else:
         assert formula.percent is not None
-        exponent = max(0, -formula.percent.normalize().as_tuple().exponent)
+        exponent = max(0, -int(formula.percent.normalize().as_tuple().exponent))
         numerator = scaled(formula.percent, exponent)
         own = to_int64(half_up_div(_maybe_wide(counted, numerator) * numerator, 10**exponent))
         label = text.percent_label(formula.percent)

@@ -97,10 +97,10 @@ def settle_draws(
             windows = calendar.windows(component.period)
             n_windows = len(windows.labels)
             mine = (line_plan == plan_index) & not_draw & (line_payee >= 0) & (line_period >= 0)
-            earnings = np.zeros(n_payees * n_windows, dtype=np.int64)
-            np.add.at(earnings, line_payee[mine] * n_windows
+            flat = np.zeros(n_payees * n_windows, dtype=np.int64)
+            np.add.at(flat, line_payee[mine] * n_windows
                       + windows.of_period[line_period[mine]], line_amount[mine])
-            earnings = earnings.reshape(n_payees, n_windows)
+            earnings = flat.reshape(n_payees, n_windows)
             active = np.add.reduceat(assigned[plan_index].astype(np.int64),
                                      windows.first_period, axis=1) > 0
             amount = _draw_amounts(component.formula, windows, targets[plan_index],
@@ -122,7 +122,7 @@ def _draw_amounts(draw: Draw, windows: Windows, target_cents: np.ndarray, shares
                   n_payees: int, n_periods: int) -> np.ndarray:
     """The draw per (payee, window), prorated by the assignment's share of each base period."""
     if draw.of_target is not None:
-        exponent = max(0, -draw.of_target.normalize().as_tuple().exponent)
+        exponent = max(0, -int(draw.of_target.normalize().as_tuple().exponent))
         numerator = scaled(draw.of_target, exponent)
         by_window = np.add.reduceat(target_cents, windows.first_period, axis=1)
         return to_int64(half_up_div(by_window.astype(object) * numerator, 10**exponent))

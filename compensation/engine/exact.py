@@ -22,7 +22,7 @@ def decimal_exponent(values: Iterable[Decimal]) -> int:
     exponent = 0
     for value in values:
         normal = value.normalize()
-        digits = -normal.as_tuple().exponent  # type: ignore[operator]
+        digits = -int(normal.as_tuple().exponent)  # finite: the exponent is an int
         exponent = max(exponent, digits)
     return exponent
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from .calendar import Calendar
@@ -76,7 +77,7 @@ def assemble(builder: Builder) -> pd.DataFrame:
         return empty_lines()
     sizes = [len(part["payee"]) for part in parts]
 
-    def column(key: str, dtype: object = np.int64) -> np.ndarray:
+    def column(key: str, dtype: npt.DTypeLike = np.int64) -> np.ndarray:
         return np.concatenate([np.asarray(part[key], dtype=dtype) for part in parts])
 
     def constant(key: str, lookup: dict[str, int] | None = None) -> np.ndarray:

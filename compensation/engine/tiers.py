@@ -113,7 +113,7 @@ def earned(table: CompiledTable, x: np.ndarray, lowers: list[np.ndarray]) -> np.
         lowers = [np.asarray(b).astype(object) for b in lowers]
     rates = table.rate_numerators
     if table.method == "graduated":
-        total = 0
+        total: np.ndarray | int = 0
         for rate, piece in zip(rates, _slices(x, lowers), strict=True):
             total = total + piece * rate
         return np.asarray(total)

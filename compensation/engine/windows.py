@@ -210,9 +210,9 @@ def _mbo(ctx: ComponentContext, mbo: Mbo) -> None:
                           plan=ctx.plan, component=code)
     payee, window = payee_all[has], window_all[has]
     n = len(payee)
-    score = [scored[(int(a), int(b))] for a, b in zip(payee, window, strict=True)]
+    scores = [scored[(int(a), int(b))] for a, b in zip(payee, window, strict=True)]
     limit = Fraction(mbo.max_score)
-    counted = [min(s, limit) for s in score]
+    counted = [min(s, limit) for s in scores]
     weight = Fraction(mbo.weight)
     target = ctx.target()[payee, window]
     share = [weight * c for c in counted]
@@ -223,10 +223,10 @@ def _mbo(ctx: ComponentContext, mbo: Mbo) -> None:
     score_text = text.percent(np.array([c.numerator for c in counted], dtype=object),
                               np.array([c.denominator for c in counted], dtype=object)) \
         if n else text.blank(0)
-    over = np.array([s > limit for s in score], dtype=bool)
+    over = np.array([s > limit for s in scores], dtype=bool)
     if over.any():
-        raw = text.percent(np.array([s.numerator for s in score], dtype=object)[over],
-                           np.array([s.denominator for s in score], dtype=object)[over])
+        raw = text.percent(np.array([s.numerator for s in scores], dtype=object)[over],
+                           np.array([s.denominator for s in scores], dtype=object)[over])
         score_text[over] = text.add(score_text[over], " (scored ", raw, ", capped at the ",
                                     text.percent_label(mbo.max_score), " maximum)")
     explanation = text.add("MBO: score ", score_text,

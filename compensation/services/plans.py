@@ -40,6 +40,7 @@ from compensation.plan_rows import (
 )
 from compensation.selectors import component_rows_of
 from spm.tenancy.dating import ranges_overlap, span_text
+from spm.tenancy.history import record_author
 
 
 def _actor(user: Any) -> Any:
@@ -47,7 +48,7 @@ def _actor(user: Any) -> Any:
 
 
 def _stamp(obj: Any, actor: Any) -> Any:
-    obj._history_user = _actor(actor)
+    record_author(obj, _actor(actor))
     return obj
 
 
@@ -148,6 +149,7 @@ def _date_errors(version: PlanVersion, published: list[PlanVersion]) -> tuple[li
     errors = []
     ended = None
     for other in published:
+        assert other.valid_from is not None  # published versions have a first day in force
         if not ranges_overlap(other.valid_from, other.valid_to, start, end):
             continue
         runs_past = end is not None and (other.valid_to is None or other.valid_to > end)
@@ -180,7 +182,7 @@ def plan_version_publish(*, version: PlanVersion, actor: Any = None) -> PlanVers
         raise ValidationError(errors)
     if ended is not None:
         ended.valid_to = version.valid_from
-        ended._ending = True
+        ended._ending = True  # type: ignore[attr-defined]  # PlanVersion.save reads this flag
         _stamp(ended, actor).save(update_fields=["valid_to"])
     engine = version_to_engine(version, component_rows_of(version))
     document = dump_plan(engine)
@@ -300,7 +302,7 @@ def _plan_code_error(code: str) -> str | None:
     field = CompPlan._meta.get_field("code")
     try:
         field.run_validators(code)
-        if len(code) > field.max_length:
+        if field.max_length is not None and len(code) > field.max_length:
             raise ValidationError(f"is longer than {field.max_length} characters")
     except ValidationError as exc:
         return "; ".join(exc.messages)

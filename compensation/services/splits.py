@@ -12,6 +12,7 @@ from django.db import transaction
 from compensation.models import DealSplit, DealSplitSet
 from spm.crm.models import Deal
 from spm.org.models import Person
+from spm.tenancy.history import record_author
 
 HUNDRED = Decimal(100)
 
@@ -33,7 +34,7 @@ def deal_splits_set(*, deal: Deal, splits: Sequence[tuple[Person, Decimal]], rea
     existing = DealSplitSet.objects.select_for_update().filter(deal=deal).first()
     if not splits:
         if existing is not None:
-            existing._history_user = history_user
+            record_author(existing, history_user)
             existing.delete()
         return None
     people = [p.pk for p, _ in splits]
@@ -47,13 +48,13 @@ def deal_splits_set(*, deal: Deal, splits: Sequence[tuple[Person, Decimal]], rea
         raise ValidationError(problem)
     split_set = existing or DealSplitSet(deal=deal)
     split_set.reason = reason
-    split_set._history_user = history_user
+    record_author(split_set, history_user)
     split_set.save()
     for old in DealSplit.objects.filter(split_set=split_set):
-        old._history_user = history_user
+        record_author(old, history_user)
         old.delete()
     for person, percent in splits:
         split = DealSplit(split_set=split_set, person=person, percent=percent)
-        split._history_user = history_user
+        record_author(split, history_user)
         split.save()
     return split_set

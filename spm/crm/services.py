@@ -30,6 +30,7 @@ from spm.org.bulk import (
 )
 from spm.org.models import Person
 from spm.tenancy.context import require_active_tenant
+from spm.tenancy.history import record_author
 
 from .models import (
     Account,
@@ -144,7 +145,7 @@ def stages_create_defaults(*, actor: Any = None) -> list[Stage]:
             is_won=is_won,
             is_lost=is_lost,
         )
-        stage._history_user = user
+        record_author(stage, user)
         stage.save()
         created.append(stage)
     return created
@@ -191,7 +192,7 @@ def deals_upsert(
     stamp = moment(nullable=True)
     changed_at: dict[int, datetime.datetime] = {}
     errors: list[RowError] = []
-    for index, *_ in [*plan.creates, *plan.updates]:
+    for index in [c[0] for c in plan.creates] + [u[0] for u in plan.updates]:
         try:
             changed_at[index] = stamp(rows[index].get("stage_changed_at")) or now
         except ValueError as exc:
@@ -368,7 +369,7 @@ def stage_mappings_set(
             saved.append(mapping)
             continue
         mapping.stage = stage
-        mapping._history_user = user
+        record_author(mapping, user)
         mapping.save()
         saved.append(mapping)
     return saved

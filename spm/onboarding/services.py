@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 
 from compensation.models import CalculationRun, CompPlan, ExchangeRate
 from planning.models import SalesPlan
@@ -100,7 +101,7 @@ def tenant_prepare(
     )
 
 
-def _kinds_present(models: tuple[type, ...]) -> list[str]:
+def _kinds_present(models: tuple[type[Model], ...]) -> list[str]:
     return [
         str(model._meta.verbose_name_plural)
         for model in models

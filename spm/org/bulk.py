@@ -12,7 +12,7 @@ import datetime
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import connection, models
@@ -223,6 +223,19 @@ class UpsertResult:
     ids: dict[str, int] = field(default_factory=dict)  # key -> primary key, for every row
 
 
+def _scoped(model: type[models.Model]) -> models.Manager[Any]:
+    """The model's `objects`: every model written here is a TenantModel, whose `objects` sees
+    the active tenant only."""
+    return model.objects  # type: ignore[attr-defined]  # declared by TenantModel, not Model
+
+
+def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    """The model's column `name` (not a reverse relation)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field), f"{model.__name__}.{name} is not a column"
+    return field
+
+
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -234,7 +247,7 @@ def existing_by_key(
     names = ["pk", key, *attnames]
     found: dict[str, dict[str, Any]] = {}
     for chunk in _chunks(keys):
-        for row in model.objects.filter(**{f"{key}__in": chunk}).values(*names):
+        for row in _scoped(model).filter(**{f"{key}__in": chunk}).values(*names):
             found[row[key]] = row
     return found
 
@@ -243,7 +256,7 @@ def ids_in_tenant(model: type[models.Model], ids: Iterable[int]) -> set[int]:
     wanted = sorted(set(ids))
     found: set[int] = set()
     for chunk in _chunks(wanted):
-        found.update(model.objects.filter(pk__in=chunk).values_list("pk", flat=True))
+        found.update(_scoped(model).filter(pk__in=chunk).values_list("pk", flat=True))
     return found
 
 
@@ -353,7 +366,8 @@ def _quoted(value: Any) -> str:
 def _array_literal(field: models.Field, values: Sequence[Any]) -> str:
     """One PostgreSQL array literal ('{...}') for a whole column: the server parses a single
     text value instead of one expression per row, and Decimals travel as their exact digits."""
-    kind = (field.target_field if field.is_relation else field).get_internal_type()
+    column = cast("models.ForeignKey[Any, Any]", field).target_field if field.is_relation else field
+    kind = column.get_internal_type()
     if kind in _NUMBER_FIELDS:
         items = ["NULL" if v is None else str(v) for v in values]
     elif kind in ("DateField", "DateTimeField"):
@@ -422,18 +436,18 @@ def insert_columns(
     if connection.vendor != "postgresql":
         objs = [model(**dict(zip(names, row, strict=True)))
                 for row in zip(*(columns[n] for n in names), strict=True)]
-        model.objects.bulk_create(objs, batch_size=batch_size)
+        _scoped(model).bulk_create(objs, batch_size=batch_size)
         return {getattr(obj, key): obj.pk for obj in objs} if key else {}
 
     meta = model._meta
-    fields = [meta.get_field(n) for n in names]
+    fields = [_field(model, n) for n in names]
     constants = _constants(model, names)
     targets = ", ".join(f'"{f.column}"' for f in [*constants, *fields])
     placeholders = ", ".join(["%s"] * len(constants))
     arrays = ", ".join(f"%s::{_array_type(f)}" for f in fields)
     selected = f"{placeholders}, u.*" if constants else "u.*"
     pk_column = meta.pk.column
-    returning = f' RETURNING "{pk_column}", "{meta.get_field(key).column}"' if key else ""
+    returning = f' RETURNING "{pk_column}", "{_field(model, key).column}"' if key else ""
     sql = (
         f'INSERT INTO "{meta.db_table}" ({targets}) '  # noqa: S608 - names from model metadata
         f"SELECT {selected} FROM unnest({arrays}) AS u{returning}"
@@ -465,7 +479,8 @@ def update_columns(
         return
     meta = model._meta
     pk = meta.pk
-    fields = [pk, *(meta.get_field(n) for n in columns)]
+    assert pk is not None  # every model has a primary key
+    fields = [pk, *(_field(model, n) for n in columns)]
     values = [pks, *columns.values()]
     stamped = [f for f in meta.concrete_fields if getattr(f, "auto_now", False)]
     now = timezone.now()
@@ -523,13 +538,13 @@ def _write_upsert_orm(
 ) -> dict[str, int]:
     ids: dict[str, int] = {}
     created = [model(**values) for _, values in plan.creates]
-    model.objects.bulk_create(created, batch_size=batch_size)
+    _scoped(model).bulk_create(created, batch_size=batch_size)
     ids.update((getattr(obj, key), obj.pk) for obj in created)
     if plan.updates:
         # INSERT ... ON CONFLICT (tenant, key) DO UPDATE: one statement per batch, where
         # bulk_update would build a CASE per column per row.
         changed = [model(pk=pk, **values) for _, pk, _, values in plan.updates]
-        model.objects.bulk_create(
+        _scoped(model).bulk_create(
             changed,
             batch_size=batch_size,
             update_conflicts=True,

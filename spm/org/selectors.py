@@ -12,6 +12,8 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    ForeignObjectRel,
+    Model,
     OuterRef,
     QuerySet,
 )
@@ -108,16 +110,18 @@ def periods_within(*, period: Period, kind: str) -> QuerySet[Period]:
     ).order_by("start_date")
 
 
-def _period_references() -> list[tuple[type, str]]:
+def _period_references() -> list[tuple[type[Model], str]]:
     """(model, field name) of every relation that points at Period, found from the models so
     that an app added later is counted without being named here. History tables are left out:
     they keep copies of rows, and the live rows they copied are counted already."""
     return [
         (relation.related_model, relation.field.name)
         for relation in Period._meta.get_fields(include_hidden=True)
-        if relation.is_relation
+        if isinstance(relation, ForeignObjectRel)  # the reverse side of a relation to Period
+        and relation.is_relation
         and relation.auto_created
         and not relation.concrete
+        and isinstance(relation.related_model, type)
         and not issubclass(relation.related_model, TenantHistoryBase)
     ]
 

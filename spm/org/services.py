@@ -13,6 +13,7 @@ from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from spm.tenancy.context import require_active_tenant
+from spm.tenancy.history import record_author
 
 from . import calendar
 from .bulk import Column, UpsertResult, choice, day, plan_upsert, text
@@ -442,7 +443,7 @@ def people_place_under_managers(
     if moving:
         bulk_update_with_history(moving, TeamMembership, ["team"], default_user=user)
     for membership in ending:  # began that very day: no day of it is left
-        membership._history_user = user
+        record_author(membership, user)
         membership.delete()
     if opening:
         bulk_create_with_history(opening, TeamMembership, default_user=user)

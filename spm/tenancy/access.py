@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from typing import cast
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 
 from .models import Membership, Role, Tenant
 
@@ -14,23 +16,25 @@ def membership_for(user: AbstractBaseUser | AnonymousUser, slug: str) -> Members
     """
     if not user.is_authenticated or not user.is_active:
         return None
+    account = cast(User, user)  # signed in: an account of the project's user model
     membership = (
         Membership.objects.select_related("tenant")
-        .filter(user=user, tenant__slug=slug, tenant__is_active=True, is_active=True)
+        .filter(user=account, tenant__slug=slug, tenant__is_active=True, is_active=True)
         .first()
     )
-    if membership is None and user.is_superuser:
+    if membership is None and account.is_superuser:
         tenant = Tenant.objects.filter(slug=slug, is_active=True).first()
         if tenant is not None:
-            membership = Membership(user=user, tenant=tenant, role=Role.ADMIN)
+            membership = Membership(user=account, tenant=tenant, role=Role.ADMIN)
     return membership
 
 
 def memberships_of(user: AbstractBaseUser | AnonymousUser) -> list[Membership]:
     if not user.is_authenticated:
         return []
+    account = cast(User, user)  # signed in: an account of the project's user model
     return list(
         Membership.objects.select_related("tenant")
-        .filter(user=user, is_active=True, tenant__is_active=True)
+        .filter(user=account, is_active=True, tenant__is_active=True)
         .order_by("tenant__name")
     )

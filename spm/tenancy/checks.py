@@ -14,11 +14,12 @@ PLATFORM_MODELS_WITH_TENANT = {"tenancy.membership", "tenancy.apikey"}
 
 @checks.register(checks.Tags.models)
 def check_tenant_foreign_keys(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for model in apps.get_models():
         label = model._meta.label_lower
         has_tenant_fk = any(
-            f.is_relation and f.related_model is not None and f.related_model._meta.label_lower
+            f.is_relation and isinstance(f.related_model, type)
+            and f.related_model._meta.label_lower
             == "tenancy.tenant"
             for f in model._meta.concrete_fields
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -85,7 +85,7 @@ class EffectiveDatedModel(TenantModel):
     valid_from: Any
     valid_to: Any
 
-    objects = EffectiveDatedManager()
+    objects: ClassVar[EffectiveDatedManager] = EffectiveDatedManager()
 
     class Meta:
         abstract = True

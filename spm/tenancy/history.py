@@ -7,6 +7,8 @@ Chosen over django-auditlog because each model gets its own history table carryi
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from simple_history.manager import HistoryManager
 from simple_history.models import HistoricalRecords
@@ -39,3 +41,9 @@ class TenantHistoricalRecords(HistoricalRecords):
         kwargs.setdefault("history_manager", TenantHistoryManager)
         kwargs.setdefault("bases", (TenantHistoryBase,))
         super().__init__(*args, **kwargs)
+
+
+def record_author(obj: models.Model, user: Any) -> None:
+    """Name `user` (None for the system) as the author of the history row that `obj`'s next
+    save writes. simple-history reads it from an attribute that the model does not declare."""
+    obj._history_user = user  # type: ignore[attr-defined]  # undeclared, read by simple-history

@@ -24,8 +24,8 @@ class TenantMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         match = TENANT_PATH.match(request.path_info)
         if match is None:
-            request.tenant = None
-            request.membership = None
+            request.tenant = None  # type: ignore[attr-defined]  # what every view reads
+            request.membership = None  # type: ignore[attr-defined]  # what every view reads
             return self.get_response(request)
         if not request.user.is_authenticated:
             # Same answer for every slug, existing or not, so nothing is revealed.
@@ -35,9 +35,9 @@ class TenantMiddleware:
         if membership is None:
             raise Http404("No such workspace.")
         tenant = membership.tenant
-        request.tenant = tenant
-        request.membership = membership
-        request.urlconf = tenant_urlconf(tenant.slug)
+        request.tenant = tenant  # type: ignore[attr-defined]  # what every view reads
+        request.membership = membership  # type: ignore[attr-defined]  # what every view reads
+        request.urlconf = tenant_urlconf(tenant.slug)  # type: ignore[attr-defined]  # Django reads it
         with tenant_context(tenant):
             response = self.get_response(request)
             # Lazy querysets in templates must be evaluated while the tenant is still active.

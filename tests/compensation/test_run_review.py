@@ -282,13 +282,14 @@ def test_nobody_paid_holds_every_credit_to_the_one_cent_floor(tenant_a):
                                                           "no_assignment")]
 
 
-def test_a_failed_run_says_so_and_flags_nothing(client, tenant_a, world, make_member):
-    def fail(run):
+def test_a_failed_run_says_so_and_flags_nothing(client, tenant_a, world, make_member,
+                                                monkeypatch):
+    def fail(**kwargs):
         raise RuntimeError("disk full")
 
+    monkeypatch.setattr(runs_service, "_write_balances", fail)
     with tenant_context(tenant_a):
-        run = calculation_run(tenant=tenant_a, period=world.month("2026-01"), actor=None,
-                              after_lines=fail)
+        run = calculation_run(tenant=tenant_a, period=world.month("2026-01"), actor=None)
     _login(client, tenant_a, make_member, Role.FINANCE)
 
     response = client.get(_detail(tenant_a, run))

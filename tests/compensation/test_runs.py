@@ -110,19 +110,22 @@ def test_a_new_credit_changes_the_fingerprint(tenant_a, world):
     assert second.line_count == first.line_count + 1
 
 
-def test_a_run_that_fails_half_way_leaves_the_previous_results(tenant_a, world):
+def test_a_run_that_fails_half_way_leaves_the_previous_results(tenant_a, world, monkeypatch):
+    from compensation.services import runs
+
     month_ids = [p.pk for p in world.months.values()]
     with tenant_context(tenant_a):
         good = calculation_run(tenant=tenant_a, period=world.quarter, actor=None)
         before = _lines(month_ids)
         credit_deal(world, world.reps[1], "1000.00", datetime.date(2026, 2, 9))
 
-        def crash(run: CalculationRun) -> None:
+        def crash(*, run: CalculationRun, **kwargs: object) -> None:
             assert LineItem.objects.filter(run=run).exists()  # the new lines were written
             raise RuntimeError("worker lost mid-run")
 
-        failed = calculation_run(tenant=tenant_a, period=world.quarter, actor=None,
-                                 after_lines=crash)
+        # The step after the lines are written: failing there fails the run half-way.
+        monkeypatch.setattr(runs, "_write_balances", crash)
+        failed = calculation_run(tenant=tenant_a, period=world.quarter, actor=None)
         after = _lines(month_ids)
         good.refresh_from_db()
         assert PayeePeriodResult.objects.filter(run=good).count() == 6

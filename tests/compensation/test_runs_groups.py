@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from compensation.engine import calculate
 from compensation.engine.calendar import Calendar
 from compensation.models import CalculationRun, LineItem, PayeePeriodResult, RunStatus
+from compensation.run_frames import payee_groups
 from compensation.services import runs
 from spm.demo.generate import DemoSpec
 from spm.demo.steps import STEPS, DemoContext, ensure_tenant, ensure_users, run_steps
@@ -100,7 +101,7 @@ def _issue_set(frames) -> set[tuple]:
 
 def _assert_groups_match(inputs: runs.RunInputs) -> None:
     whole = _run(inputs)
-    parts = [_run(group) for group in runs._payee_groups(inputs, per_group=1)]
+    parts = [_run(group) for group in payee_groups(inputs, per_group=1)]
     grouped = [row for part in parts for row in as_rows(part.lines)]
     assert grouped == as_rows(whole.lines), first_difference(grouped, as_rows(whole.lines))
     assert _issue_set([p.issues for p in parts]) == _issue_set([whole.issues])
