@@ -34,13 +34,13 @@ from compensation.models import (
     VersionStatus,
 )
 from quotas.models import Quota
-from quotas.selectors import tenant_today
 from spm.crm.models import Deal
 from spm.crm.signals import deals_changed
 from spm.org.models import Team, TeamMembership
 from spm.tasks import dispatch_on_commit, tenant_task
 from spm.tenancy.context import tenant_context
 from spm.tenancy.models import Tenant
+from spm.tenancy.today import tenant_today
 
 logger = logging.getLogger(__name__)
 

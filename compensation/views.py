@@ -19,7 +19,6 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from compensation import mbo, statements
@@ -31,10 +30,11 @@ from spm.org.models import Period, PeriodKind, Person
 from spm.org.selectors import person_for_user, visible_person_ids
 from spm.tenancy.models import Membership, Role
 from spm.tenancy.permissions import can_see_everyone, has_role, role_required
+from spm.tenancy.today import tenant_today
 
 
 def _visible_ids(request: HttpRequest, period: Period | None) -> set[int] | None:
-    on = period.last_day if period is not None else statements.today_for(request.tenant)
+    on = period.last_day if period is not None else tenant_today(request.tenant)
     return visible_person_ids(membership=request.membership, on=on)
 
 
@@ -66,7 +66,7 @@ def statement_list(request: HttpRequest) -> HttpResponse:
     chosen = request.GET.get("period")
     # A run covers its whole fiscal year, so months still ahead have (empty) results too: open
     # on the month in progress, not on the last one of the year.
-    today = timezone.localdate()
+    today = tenant_today(request.tenant)
     started = [p for p in months if p.start_date <= today]
     period = next((p for p in periods if str(p.pk) == chosen), None) or (
         started[0] if started else months[0] if months else None)
@@ -208,7 +208,7 @@ def mbo_list(request: HttpRequest) -> HttpResponse:
     """The MBO windows of a period for everyone the member may see, with their scores."""
     periods = _scoring_periods()
     chosen = request.GET.get("period")
-    today = statements.today_for(request.tenant)
+    today = tenant_today(request.tenant)
     # MBOs are mostly quarterly: open on the quarter in progress.
     period = next((p for p in periods if str(p.pk) == chosen), None) or next(
         (p for p in periods if p.kind == PeriodKind.QUARTER and p.contains(today)),

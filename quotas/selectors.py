@@ -8,7 +8,6 @@ so the same number shows everywhere. Every read here takes a constant number of 
 from __future__ import annotations
 
 import datetime
-import zoneinfo
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -27,6 +26,7 @@ from spm.tenancy.context import require_active_tenant
 from spm.tenancy.models import Membership as TenantMembership
 from spm.tenancy.models import Role
 from spm.tenancy.permissions import has_role
+from spm.tenancy.today import tenant_today
 
 from .allocation import Problem, check, people_share
 from .credits import CreditSource, credit_source
@@ -36,11 +36,6 @@ from .tree import allocation_rows, tree_from_rows
 
 ZERO = Decimal("0")
 MONEY_SUM = DecimalField(max_digits=18, decimal_places=2)
-
-
-def tenant_today() -> datetime.date:
-    tenant = require_active_tenant()
-    return datetime.datetime.now(tz=zoneinfo.ZoneInfo(tenant.timezone)).date()
 
 
 def ratio(part: Decimal, whole: Decimal) -> Decimal | None:

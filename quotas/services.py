@@ -22,6 +22,7 @@ from planning.selectors import monthly_bookings
 from spm.org.models import Period, PeriodKind, Person, Team
 from spm.org.services import periods_generate
 from spm.tenancy.context import require_active_tenant
+from spm.tenancy.today import tenant_today
 
 from .allocation import Node, Problem, allocate, check
 from .models import (
@@ -393,7 +394,7 @@ def _write_quotas(
         rows = rows.filter(person_id__in=only)
     rows = list(rows)
     first_time = not rows
-    day = year.start if first_time else year.clamp(effective or timezone.localdate())
+    day = year.start if first_time else year.clamp(effective or tenant_today())
     result = ApplyResult(effective=day)
     current: dict[int, dict[int, Quota]] = {}
     later: list[Quota] = []
@@ -500,7 +501,7 @@ def quota_acknowledge(
     if not plan.is_published:
         raise ValidationError("This quota plan is not published yet.")
     now = now or timezone.now()
-    letter = quota_letter(plan=plan, person=person, on=timezone.localdate(now))
+    letter = quota_letter(plan=plan, person=person, on=tenant_today(now=now))
     if letter is None:
         raise ValidationError("You have no quota in this plan to acknowledge.")
     existing = QuotaAcknowledgement.objects.filter(

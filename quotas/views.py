@@ -16,9 +16,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from spm.org.selectors import person_for_user
-from spm.org.views import detail_only_get, sort_links, tenant_today
+from spm.org.views import detail_only_get, sort_links
 from spm.tenancy.models import Role
 from spm.tenancy.permissions import can_configure, role_required
+from spm.tenancy.today import tenant_today
 
 from .forms import (
     AllocateForm,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import calendar
-import datetime
 import logging
-import zoneinfo
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -28,7 +26,8 @@ from spm.org.selectors import (
     team_of_person,
 )
 from spm.tenancy.access import memberships_of
-from spm.tenancy.models import Role, Tenant
+from spm.tenancy.models import Role
+from spm.tenancy.today import tenant_today
 from spm.tenancy.urls import tenant_reverse
 
 logger = logging.getLogger(__name__)
@@ -97,11 +96,6 @@ HOME_TEMPLATES = {
 TEAM_LIST_LIMIT = 25
 
 
-def _tenant_today(tenant: Tenant) -> datetime.date:
-    # "Today" decides which team memberships are current, so it is the tenant's calendar day.
-    return datetime.datetime.now(tz=zoneinfo.ZoneInfo(tenant.timezone)).date()
-
-
 def _quota_and_statement_flags(
     *, role: str, me: Person | None, people: QuerySet[Person]
 ) -> dict[str, bool]:
@@ -120,7 +114,7 @@ def _quota_and_statement_flags(
 def tenant_home(request: HttpRequest) -> HttpResponse:
     """The tenant's home page, one per role; shows only what exists, never invented numbers."""
     membership = request.membership
-    today = _tenant_today(request.tenant)
+    today = tenant_today(request.tenant)
     me = person_for_user(user=request.user)
     people = people_visible_to(membership=membership, on=today)
     context: dict[str, Any] = {"me": me, "today": today, "people_count": people.count()}

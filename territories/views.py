@@ -20,9 +20,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from spm.crm.models import Account
 from spm.org.selectors import visible_person_ids
-from spm.org.views import detail_only_get, page_query, paginate, tenant_today
+from spm.org.views import detail_only_get, page_query, paginate
 from spm.tenancy.models import Role
 from spm.tenancy.permissions import can_configure, can_see_everyone, role_required
+from spm.tenancy.today import tenant_today
 
 from . import proposals
 from .forms import AssignmentRuleForm, BalanceForm, DayForm, EffectiveDateForm, ReassignForm

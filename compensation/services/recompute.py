@@ -39,11 +39,11 @@ from compensation.services.runs import (
     lock_months,
     run_failed,
 )
-from quotas.selectors import tenant_today
 from spm.crm.models import Deal
 from spm.org.models import Period, PeriodKind, PeriodStatus
 from spm.tenancy.context import require_active_tenant
 from spm.tenancy.models import Tenant
+from spm.tenancy.today import tenant_today
 
 logger = logging.getLogger(__name__)
 

@@ -30,6 +30,7 @@ from spm.org.bulk import (
 )
 from spm.org.models import Person
 from spm.tenancy.context import require_active_tenant
+from spm.tenancy.today import tenant_today
 
 from .models import (
     Account,
@@ -67,10 +68,6 @@ def _currency(value: Any) -> str:
     if len(code) != 3 or not code.isalpha() or not code.isascii():
         raise ValueError(f"{value!r} is not a three-letter currency code")
     return code
-
-
-def _today() -> datetime.date:
-    return timezone.localdate()
 
 
 @transaction.atomic
@@ -159,7 +156,7 @@ def _deal_columns(currency: str) -> list[Column]:
         Column("amount", money(), required=True),
         Column("currency", _currency, default=currency),
         Column("forecast_category", choice(ForecastCategory)),
-        Column("created_date", day(), default=_today),
+        Column("created_date", day(), default=tenant_today),
         Column("close_date", day(), required=True),
         Column("product_line", text(100), default=""),
         Column("deal_type", choice(DealType), default=DealType.NEW),

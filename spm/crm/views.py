@@ -21,8 +21,8 @@ from spm.org.views import (
     report_ignored_filters,
     sort_links,
     sort_order,
-    tenant_today,
 )
+from spm.tenancy.today import tenant_today
 
 from .filters import AccountFilter, DealFilter
 from .models import Account, Deal

@@ -11,9 +11,9 @@ from django.views.decorators.http import require_http_methods
 
 from spm.crm.selectors import stages_in_order
 from spm.org.selectors import periods_holding_data
-from spm.org.views import tenant_today
 from spm.tenancy.models import Role
 from spm.tenancy.permissions import role_required
+from spm.tenancy.today import tenant_today
 
 from .forms import SetupForm
 from .selectors import fiscal_years_present, history_years_present

@@ -1,12 +1,11 @@
 """People pages: the people list, the team tree and a person's detail, each scoped by role.
 
-Also the small list helpers (tenant's today, whitelisted sorting, pagination) the CRM pages share.
+Also the small list helpers (whitelisted sorting, pagination) the CRM pages share.
 """
 
 from __future__ import annotations
 
 import datetime
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from spm.tenancy.models import Tenant
+from spm.tenancy.today import tenant_today
 
 from .models import Person, SellerRole, Team
 from .selectors import (
@@ -39,11 +38,6 @@ PAGE_SIZE = 50
 
 
 # -- list helpers shared with the CRM pages ------------------------------------------------------
-
-
-def tenant_today(tenant: Tenant) -> datetime.date:
-    """The tenant's calendar day: it decides which team memberships are current."""
-    return datetime.datetime.now(tz=zoneinfo.ZoneInfo(tenant.timezone)).date()
 
 
 @dataclass(frozen=True)
