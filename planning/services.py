@@ -11,13 +11,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from spm.crm.models import Segment
+from spm.tenancy.actors import acting_user
 
 from .capacity import ZERO
 from .models import RampSchedule, SalesPlan, Scenario, SegmentTarget
 
 
 def _save(obj: Any, actor: Any) -> None:
-    if getattr(actor, "is_authenticated", False):
+    if acting_user(actor) is not None:
         obj._history_user = actor
     obj.full_clean()
     obj.save()
@@ -71,7 +72,7 @@ def segment_mix_set(
     existing = {s.segment: s for s in SegmentTarget.objects.filter(plan=plan)}
     for segment, row in existing.items():
         if segment not in shares:
-            if getattr(actor, "is_authenticated", False):
+            if acting_user(actor) is not None:
                 row._history_user = actor
             row.delete()
     rows = []

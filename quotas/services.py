@@ -21,6 +21,7 @@ from planning.models import RampSchedule, SalesPlan
 from planning.selectors import monthly_bookings
 from spm.org.models import Period, PeriodKind, Person, Team
 from spm.org.services import periods_generate
+from spm.tenancy.actors import acting_user
 from spm.tenancy.context import require_active_tenant
 from spm.tenancy.today import tenant_today
 
@@ -66,12 +67,8 @@ __all__ = [
 ]
 
 
-def _by(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
 def _save(obj: Any, actor: Any, **kwargs: Any) -> None:
-    obj._history_user = _by(actor)
+    obj._history_user = acting_user(actor)
     obj.save(**kwargs)
 
 
@@ -208,7 +205,7 @@ def quota_allocate(
         rows_by_key[node.key] = row
     # Gone from the organisation: children before parents, each deletion in the history.
     for row in sorted(existing.values(), key=lambda r: -r.position):
-        row._history_user = _by(actor)
+        row._history_user = acting_user(actor)
         row.delete()
     problems = check(root, total_cents=to_cents(plan.target), factor=plan.factor,
                      currency=require_active_tenant().currency)
@@ -359,7 +356,7 @@ def _rewrite_months(
             continue
         if row is not None and row.valid_from == effective:
             if cents is None:
-                row._history_user = _by(actor)
+                row._history_user = acting_user(actor)
                 row.delete()
                 result.closed += 1
             else:
@@ -405,7 +402,7 @@ def _write_quotas(
             later.append(row)
     # Versions dated after this change are superseded by it.
     for row in later:
-        row._history_user = _by(actor)
+        row._history_user = acting_user(actor)
         row.delete()
     everyone = set(carriers) | set(current)
     if only is not None:
@@ -423,9 +420,9 @@ def _write_quotas(
         )
     if updates:
         bulk_update_with_history(updates, Quota, ["amount", "valid_to", "reason"],
-                                 default_user=_by(actor))
+                                 default_user=acting_user(actor))
     if creates:
-        bulk_create_with_history(creates, Quota, default_user=_by(actor))
+        bulk_create_with_history(creates, Quota, default_user=acting_user(actor))
     return result
 
 
@@ -511,5 +508,5 @@ def quota_acknowledge(
         return existing
     return QuotaAcknowledgement.objects.create(
         plan=plan, person=person, annual_amount=letter.annual, acknowledged_at=now,
-        acknowledged_by=_by(user),
+        acknowledged_by=acting_user(user),
     )

@@ -21,12 +21,13 @@ from compensation.models import (
     VersionStatus,
 )
 from spm.org.models import Period, PeriodKind, Person
+from spm.tenancy.actors import acting_user
 
 _FAR_FUTURE = pd.Timestamp("2999-12-31")
 
 
 def _stamp(obj: Any, actor: Any) -> Any:
-    obj._history_user = actor if getattr(actor, "is_authenticated", False) else None
+    obj._history_user = acting_user(actor)
     return obj
 
 

@@ -39,14 +39,11 @@ from compensation.plan_rows import (
     version_to_engine,
 )
 from compensation.selectors import component_rows_of
-
-
-def _actor(user: Any) -> Any:
-    return user if getattr(user, "is_authenticated", False) else None
+from spm.tenancy.actors import acting_user
 
 
 def _stamp(obj: Any, actor: Any) -> Any:
-    obj._history_user = _actor(actor)
+    obj._history_user = acting_user(actor)
     return obj
 
 
@@ -187,7 +184,7 @@ def plan_version_publish(*, version: PlanVersion, actor: Any = None) -> PlanVers
     document = dump_plan(engine)
     version.status = VersionStatus.PUBLISHED
     version.published_at = timezone.now()
-    version.published_by = _actor(actor)
+    version.published_by = acting_user(actor)
     version.document = document
     version.fingerprint = hashlib.sha256(document.encode()).hexdigest()
     _stamp(version, actor).save()

@@ -64,6 +64,7 @@ from compensation.selectors import (
 )
 from quotas.selectors import monthly_quotas
 from spm.org.models import Period, PeriodKind
+from spm.tenancy.actors import acting_user
 from spm.tenancy.models import Tenant
 from spm.tenancy.today import tenant_today
 
@@ -568,7 +569,7 @@ def calculation_run(
     now = timezone.now()
     run = CalculationRun.objects.create(
         period=period, status=RunStatus.RUNNING, requested_at=now, started_at=now,
-        requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+        requested_by=acting_user(actor),
         scope=RunScope.FULL if payee_ids is None else RunScope.PAYEES,
     )
     started = time.perf_counter()
