@@ -31,6 +31,7 @@ from spm.org.selectors import person_for_user, visible_person_ids
 from spm.tenancy.models import Membership, Role
 from spm.tenancy.permissions import can_see_everyone, has_role, role_required
 from spm.tenancy.today import tenant_today
+from spm.web import add_service_errors, neutralise
 
 
 def _visible_ids(request: HttpRequest, period: Period | None) -> set[int] | None:
@@ -96,18 +97,6 @@ def statement_detail(request: HttpRequest, person_id: int, period_id: int) -> Ht
         "statement": statement, "person": person, "period": period, "projection": projection,
         "periods": months,
     })
-
-
-def neutralise(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula (= + - @) is prefixed with an apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
 
 
 @require_safe
@@ -226,14 +215,6 @@ class _Rollback(Exception):
     pass
 
 
-def _add_errors(form: MboScoreForm, error: ValidationError) -> None:
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for field, messages_ in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages_)
-
-
 def _save_scores(request: HttpRequest, person: Person,
                  entries: list[tuple[mbo.MboWindow, MboScoreForm]]) -> int | None:
     """Save every changed score, or none when one is refused; the count saved, or None."""
@@ -247,7 +228,7 @@ def _save_scores(request: HttpRequest, person: Person,
                                       score_pct=form.cleaned_data["score_pct"],
                                       comment=form.cleaned_data["comment"], actor=request.user)
                 except ValidationError as exc:
-                    _add_errors(form, exc)
+                    add_service_errors(form, exc)
                     refused = True
             if refused:
                 raise _Rollback

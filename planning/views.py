@@ -7,10 +7,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from spm.org.views import detail_only_get
 from spm.tenancy.models import Role
 from spm.tenancy.permissions import role_required
 from spm.tenancy.today import tenant_today
+from spm.web import detail_only_get
 
 from .models import SalesPlan
 from .selectors import bookings_by_fiscal_year, plan_overview, sales_plans

@@ -20,10 +20,16 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from spm.crm.models import Account
 from spm.org.selectors import visible_person_ids
-from spm.org.views import detail_only_get, page_query, paginate
 from spm.tenancy.models import Role
 from spm.tenancy.permissions import can_configure, can_see_everyone, role_required
 from spm.tenancy.today import tenant_today
+from spm.web import (
+    add_service_errors,
+    detail_only_get,
+    message_service_errors,
+    page_query,
+    paginate,
+)
 
 from . import proposals
 from .forms import AssignmentRuleForm, BalanceForm, DayForm, EffectiveDateForm, ReassignForm
@@ -61,15 +67,6 @@ def _day(request: HttpRequest) -> datetime.date:
 def _visible_ids(request: HttpRequest, on: datetime.date) -> set[int] | None:
     people = visible_person_ids(membership=request.membership, on=on)
     return visible_territory_ids(person_ids=people, on=on)
-
-
-def _form_errors(form, error: ValidationError) -> None:
-    """Put a service's ValidationError on the form: on its fields when it names them."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 # -- the tree and one territory ------------------------------------------------------------------
@@ -219,8 +216,7 @@ def rules_preview_page(request: HttpRequest) -> HttpResponse:
                 expected_digest=request.POST.get("digest") or "missing",
             )
         except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
+            message_service_errors(request, error)
         else:
             messages.success(
                 request, f"{change.moved_count} account(s) moved from {effective_date}."
@@ -303,7 +299,7 @@ def balance(request: HttpRequest) -> HttpResponse:
                     actor=request.user,
                 )
             except ValidationError as error:
-                _form_errors(form, error)
+                add_service_errors(form, error)
             else:
                 return redirect("territories:proposal-detail", pk=proposal.pk)
     else:
@@ -371,8 +367,7 @@ def _decide(request: HttpRequest, pk: int, *, accept: bool) -> HttpResponse:
             proposals.proposal_reject(proposal=proposal, actor=request.user)
             messages.info(request, "Proposal rejected; nothing was changed.")
     except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
+        message_service_errors(request, error)
     return redirect("territories:proposal-detail", pk=proposal.pk)
 
 
@@ -414,7 +409,7 @@ def account_territories(request: HttpRequest, pk: int) -> HttpResponse:
                         note=data["note"],
                     )
                 except ValidationError as error:
-                    _form_errors(form, error)
+                    add_service_errors(form, error)
                 else:
                     if change.moved_count:
                         messages.success(request, f"{account.name} moved.")

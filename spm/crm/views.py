@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from spm.org.selectors import people_visible_to, visible_person_ids
-from spm.org.views import (
+from spm.tenancy.today import tenant_today
+from spm.web import (
     detail_only_get,
     page_query,
     paginate,
@@ -22,7 +23,6 @@ from spm.org.views import (
     sort_links,
     sort_order,
 )
-from spm.tenancy.today import tenant_today
 
 from .filters import AccountFilter, DealFilter
 from .models import Account, Deal
