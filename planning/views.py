@@ -13,7 +13,7 @@ from spm.tenancy.today import tenant_today
 from spm.web import detail_only_get
 
 from .models import SalesPlan
-from .selectors import bookings_by_fiscal_year, plan_overview, sales_plans
+from .selectors import bookings_by_fiscal_year, plan_overview, sales_plan_by_pk, sales_plans
 
 
 @require_safe
@@ -37,7 +37,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.ADMIN, Role.FINANCE)
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    plan = SalesPlan.objects.filter(pk=pk).select_related("ramp_schedule").first()
+    plan = sales_plan_by_pk(pk)
     if plan is None:
         raise Http404("No such plan.")
     if (refused := detail_only_get(request)) is not None:
