@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-import django_filters
-from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
@@ -19,18 +17,19 @@ from spm.web import (
     report_ignored_filters,
     sort_links,
     sort_order,
-    style_filter_form,
 )
 
-from .models import Person, SellerRole, Team
+from .filters import PersonFilter
+from .models import Person
 from .selectors import (
     manager_chain,
-    people_in_team,
     people_visible_to,
     person_team_history,
+    person_visible,
     placements_of,
     team_of_person,
     team_tree,
+    teams_led_by,
     teams_visible_to,
     visible_person_ids,
 )
@@ -44,48 +43,6 @@ PERSON_SORTS = {
     "hired": "hire_date",
     "left": "termination_date",
 }
-
-
-class PersonFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search")
-    role = django_filters.ChoiceFilter(choices=SellerRole.choices, empty_label="Any role")
-    # The real choices are set per request: the teams this member may see.
-    team = django_filters.ModelChoiceFilter(
-        queryset=None, method="in_team", label="Team", empty_label="Any team"
-    )
-    status = django_filters.ChoiceFilter(
-        choices=[("active", "Active"), ("left", "Left")],
-        method="by_status",
-        label="Status",
-        empty_label="Active and left",
-    )
-
-    class Meta:
-        model = Person
-        fields = ["q", "role", "team", "status"]
-
-    def __init__(self, *args: Any, teams: list[Team], today: datetime.date, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.today = today
-        self.filters["team"].queryset = Team.objects.filter(pk__in=[t.pk for t in teams])
-        style_filter_form(self.form)
-        # Indent by depth so the select reads like the tree (Team orders by path).
-        self.form.fields["team"].label_from_instance = lambda t: f"{'· ' * t.depth}{t.name}"
-
-    def search(self, queryset: QuerySet[Person], name: str, value: str) -> QuerySet[Person]:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(name__icontains=value) | Q(email__icontains=value) | Q(employee_id__iexact=value)
-        )
-
-    def in_team(self, queryset: QuerySet[Person], name: str, value: Team) -> QuerySet[Person]:
-        return people_in_team(people=queryset, team=value, on=self.today)
-
-    def by_status(self, queryset: QuerySet[Person], name: str, value: str) -> QuerySet[Person]:
-        left = Q(termination_date__lte=self.today)
-        return queryset.filter(left) if value == "left" else queryset.exclude(left)
 
 
 @require_safe
@@ -146,9 +103,7 @@ def team_tree_page(request: HttpRequest) -> HttpResponse:
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     today = tenant_today(request.tenant)
     ids = visible_person_ids(membership=request.membership, on=today)
-    if ids is not None and pk not in ids:
-        raise Http404("No such person.")
-    person = Person.objects.filter(pk=pk).first()
+    person = person_visible(pk=pk, visible_ids=ids)
     if person is None:
         raise Http404("No such person.")
     if (refused := detail_only_get(request)) is not None:
@@ -162,7 +117,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "team": team_of_person(person=person, on=today),
             "manager_chain": chain,
             "history": list(person_team_history(person=person)),
-            "led_teams": list(Team.objects.filter(manager=person).order_by("path")),
+            "led_teams": list(teams_led_by(person=person)),
             "today": today,
             "see_everyone": ids is None,
             "visible_ids": ids or set(),
