@@ -58,6 +58,7 @@ from .services import (
     quota_seasonality_learn,
     quota_seasonality_set,
 )
+from .tree import allocation_node_by_pk, quota_plan_by_pk, quota_plan_visible_to
 
 ATTAINMENT_SORTS: dict[str, Callable[[Attainment], Any]] = {
     "name": lambda r: r.name.lower(),
@@ -152,7 +153,7 @@ def plan_create(request: HttpRequest) -> HttpResponse:
 
 
 def _plan_or_404(pk: int) -> QuotaPlan:
-    plan = QuotaPlan.objects.filter(pk=pk).select_related("ramp_schedule").first()
+    plan = quota_plan_by_pk(pk)
     if plan is None:
         raise Http404("No such quota plan.")
     return plan
@@ -263,7 +264,7 @@ apply.model = QuotaPlan  # type: ignore[attr-defined]
 
 
 def _node_or_404(pk: int) -> QuotaAllocation:
-    node = QuotaAllocation.objects.filter(pk=pk).select_related("plan", "person", "team").first()
+    node = allocation_node_by_pk(pk)
     if node is None:
         raise Http404("No such allocation.")
     return node
@@ -331,8 +332,8 @@ change.model = QuotaAllocation  # type: ignore[attr-defined]
 
 
 def letter(request: HttpRequest, pk: int) -> HttpResponse:
-    plan = _plan_or_404(pk)
-    if not plan.is_published and not can_configure(request.membership):
+    plan = quota_plan_visible_to(membership=request.membership, pk=pk)
+    if plan is None:
         raise Http404("No such quota plan.")
     if (refused := detail_only_get(request)) is not None:
         return refused
