@@ -64,7 +64,7 @@ from .services import (
     plan_version_publish,
 )
 from .services.plans import _next_number, _next_revision
-from .services.splits import split_total_error
+from .services.splits import deal_splits_set, split_total_error
 
 # ------------------------------------------------------------------------------------------------
 # Components: one set of rules, the engine's
@@ -515,6 +515,33 @@ class DealSplitSetAdmin(TenantModelAdmin):
     search_fields = ["deal__external_id", "deal__name"]
     autocomplete_fields = ["deal"]
     inlines = [DealSplitInline]
+
+    def save_model(self, request: HttpRequest, obj: DealSplitSet, form: Any,
+                   change: bool) -> None:
+        if change and "deal" in form.changed_data:
+            # Moving a split set to another deal has no service: saved as typed.
+            super().save_model(request, obj, form, change)
+        # Otherwise the set and its splits are written together in save_related.
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any,
+                     change: bool) -> None:
+        obj = form.instance
+        if change and "deal" in form.changed_data:
+            super().save_related(request, form, formsets, change)
+            return
+        splits = next(f for f in formsets if f.model is DealSplit)
+        kept = [f for f in splits.forms if f not in splits.deleted_forms
+                and getattr(f, "cleaned_data", None) and f.cleaned_data.get("person")]
+        # SplitsFormSet checked these the way the service does, so it does not refuse them here.
+        saved = deal_splits_set(
+            deal=obj.deal, reason=obj.reason, actor=request.user,
+            splits=[(f.cleaned_data["person"], f.cleaned_data["percent"]) for f in kept])
+        if saved is not None:
+            obj.pk = saved.pk
+            obj._state.adding = False
+            obj._state.db = saved._state.db
+        for formset in formsets:  # what formset.save() records, for the change message
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     @admin.display(description="shares")
     def shares(self, obj: DealSplitSet) -> str:

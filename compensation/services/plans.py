@@ -285,8 +285,7 @@ def plan_version_import(*, document: EnginePlan, valid_from: datetime.date | Non
     for component in document.components:
         match = _library_match(component, existing)
         if match is None:
-            match = _create_component(component_from_engine(component),
-                                      _next_revision(component.code), actor)
+            match = component_create(component=component, actor=actor)
         chosen.append(match)
     taken = PlanVersion.objects.filter(plan=plan, number=document.version).exists()
     return plan_version_create(plan=plan, components=chosen, valid_from=valid_from,
