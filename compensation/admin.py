@@ -24,6 +24,7 @@ from django.utils.html import format_html_join
 from compensation.engine.plans import PlanVersion as EnginePlan
 from compensation.engine.plans import validate_plan
 from spm.tenancy.admin_site import (
+    ServiceSaveMixin,
     TenantInline,
     TenantModelAdmin,
     TenantModelForm,
@@ -58,6 +59,8 @@ from .plan_rows import (
     row_errors,
 )
 from .services import (
+    assignment_change,
+    assignment_create,
     assignment_periods_refresh,
     component_revise,
     plan_version_new_from,
@@ -469,18 +472,30 @@ class CompPlanAdmin(TenantModelAdmin):
 
 
 @admin.register(PlanAssignment, site=tenant_admin_site)
-class PlanAssignmentAdmin(TenantModelAdmin):
+class PlanAssignmentAdmin(ServiceSaveMixin, TenantModelAdmin):
     list_display = ["person", "plan", "valid_from", "valid_to", "target_incentive"]
     list_filter = ["plan"]
     list_select_related = ["person", "plan"]
     search_fields = ["person__name", "person__employee_id", "plan__code"]
     autocomplete_fields = ["person", "plan"]
 
+    def service_save(self, request: HttpRequest, obj: PlanAssignment, form: Any,
+                     change: bool) -> PlanAssignment | None:
+        if not change:
+            return assignment_create(
+                person=obj.person, plan=obj.plan, valid_from=obj.valid_from,
+                valid_to=obj.valid_to, target_incentive=obj.target_incentive, notes=obj.notes,
+                actor=request.user)
+        if "person" in form.changed_data:
+            return None  # handing an assignment to someone else has no service
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        return assignment_change(assignment=obj, actor=request.user, **changes)
+
     def save_model(self, request: HttpRequest, obj: PlanAssignment, form: Any,
                    change: bool) -> None:
-        obj._history_user = request.user
-        obj.save()
-        assignment_periods_refresh(assignments=[obj])
+        super().save_model(request, obj, form, change)
+        if change and "person" in form.changed_data:
+            assignment_periods_refresh(assignments=[obj])
 
 
 class SplitsFormSet(BaseInlineFormSet):
