@@ -20,7 +20,12 @@ from spm.tenancy.admin_site import (
 )
 
 from .models import AssignmentRule, Territory, TerritoryOwner
-from .services import territory_create, territory_move, territory_owner_set
+from .services import (
+    assignment_rule_save,
+    territory_create,
+    territory_move,
+    territory_owner_set,
+)
 
 
 class TerritoryOwnerInline(TenantInline):
@@ -85,7 +90,7 @@ class TerritoryOwnerAdmin(ServiceSaveMixin, TenantModelAdmin):
 
 
 @admin.register(AssignmentRule, site=tenant_admin_site)
-class AssignmentRuleAdmin(TenantModelAdmin):
+class AssignmentRuleAdmin(ServiceSaveMixin, TenantModelAdmin):
     list_display = [
         "priority", "name", "territory", "countries", "regions", "postal_prefixes",
         "industries", "segments", "min_employees", "max_employees", "is_active",
@@ -95,3 +100,7 @@ class AssignmentRuleAdmin(TenantModelAdmin):
     search_fields = ["name", "territory__name"]
     autocomplete_fields = ["territory"]
     ordering = ["priority"]
+
+    def service_save(self, request: HttpRequest, obj: AssignmentRule, form,
+                     change: bool) -> AssignmentRule:
+        return assignment_rule_save(rule=obj, actor=request.user)

@@ -280,6 +280,16 @@ class RulesPreview:
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+@transaction.atomic
+def assignment_rule_save(*, rule: AssignmentRule, actor: Any = None) -> AssignmentRule:
+    """Create or change an assignment rule. It moves no account by itself: the rules take effect
+    when they are previewed and applied from a date."""
+    rule.full_clean()
+    rule._history_user = acting_user(actor)
+    rule.save()
+    return rule
+
+
 def _rule_warning(outcome: RuleOutcome, total: int) -> str:
     if outcome.matched == 0:
         return "matches no account; check its criteria."

@@ -57,7 +57,7 @@ from .selectors import (
     territory_tree_visible_to,
     territory_visible_to,
 )
-from .services import account_assign, rules_apply, rules_preview
+from .services import account_assign, assignment_rule_save, rules_apply, rules_preview
 
 READERS = (Role.ADMIN, Role.FINANCE)
 PREVIEW_SAMPLE = 200
@@ -168,9 +168,7 @@ def _rule_form(request: HttpRequest, rule: AssignmentRule) -> HttpResponse:
     if request.method == "POST":
         form = AssignmentRuleForm(request.POST, instance=rule)
         if form.is_valid():
-            saved = form.save(commit=False)
-            saved._history_user = request.user
-            saved.save()
+            saved = assignment_rule_save(rule=form.save(commit=False), actor=request.user)
             messages.success(
                 request, f"Rule “{saved.name}” saved. Preview to see what it would move."
             )

@@ -364,14 +364,20 @@ class ServiceSaveMixin:
                 super()._post_clean()
                 if self._errors:
                     return
+                instance = self.instance
+                # A service that saves the instance it is given leaves a key behind that the
+                # rollback took back; the real call must find the instance as the form left it.
+                state = (instance.pk, instance._state.adding, instance._state.db)
                 try:
                     with transaction.atomic():
-                        model_admin.service_save(request, self.instance, self, change)
+                        model_admin.service_save(request, instance, self, change)
                         raise _TrialRun
                 except _TrialRun:
                     pass
                 except ValidationError as error:
                     add_service_errors(self, error)
+                finally:
+                    instance.pk, instance._state.adding, instance._state.db = state
 
         ServiceForm.__name__ = form_class.__name__
         return ServiceForm
