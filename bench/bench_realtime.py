@@ -66,11 +66,12 @@ def main() -> None:
     from rest_framework.test import APIClient
 
     from compensation.models import CalculationRun, LineItem, RecomputeRequest, RunScope
-    from quotas.selectors import attainment_by_person, tenant_today
+    from quotas.selectors import attainment_by_person
     from spm.crm.models import Account
     from spm.org.models import Period, PeriodKind, TeamMembership
     from spm.tenancy.context import tenant_context
     from spm.tenancy.models import ApiKey, Tenant
+    from spm.tenancy.today import tenant_today
 
     started = time.perf_counter()
     call_command("seed_demo", tenant="acme", seed=1, stdout=io.StringIO())

@@ -24,6 +24,7 @@ from django.utils.html import format_html_join
 from compensation.engine.plans import PlanVersion as EnginePlan
 from compensation.engine.plans import validate_plan
 from spm.tenancy.admin_site import (
+    ServiceSaveMixin,
     TenantInline,
     TenantModelAdmin,
     TenantModelForm,
@@ -58,13 +59,15 @@ from .plan_rows import (
     row_errors,
 )
 from .services import (
+    assignment_change,
+    assignment_create,
     assignment_periods_refresh,
     component_revise,
     plan_version_new_from,
     plan_version_publish,
 )
 from .services.plans import _next_number, _next_revision
-from .services.splits import split_total_error
+from .services.splits import deal_splits_set, split_total_error
 
 # ------------------------------------------------------------------------------------------------
 # Components: one set of rules, the engine's
@@ -469,18 +472,30 @@ class CompPlanAdmin(TenantModelAdmin):
 
 
 @admin.register(PlanAssignment, site=tenant_admin_site)
-class PlanAssignmentAdmin(TenantModelAdmin):
+class PlanAssignmentAdmin(ServiceSaveMixin, TenantModelAdmin):
     list_display = ["person", "plan", "valid_from", "valid_to", "target_incentive"]
     list_filter = ["plan"]
     list_select_related = ["person", "plan"]
     search_fields = ["person__name", "person__employee_id", "plan__code"]
     autocomplete_fields = ["person", "plan"]
 
+    def service_save(self, request: HttpRequest, obj: PlanAssignment, form: Any,
+                     change: bool) -> PlanAssignment | None:
+        if not change:
+            return assignment_create(
+                person=obj.person, plan=obj.plan, valid_from=obj.valid_from,
+                valid_to=obj.valid_to, target_incentive=obj.target_incentive, notes=obj.notes,
+                actor=request.user)
+        if "person" in form.changed_data:
+            return None  # handing an assignment to someone else has no service
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        return assignment_change(assignment=obj, actor=request.user, **changes)
+
     def save_model(self, request: HttpRequest, obj: PlanAssignment, form: Any,
                    change: bool) -> None:
-        obj._history_user = request.user
-        obj.save()
-        assignment_periods_refresh(assignments=[obj])
+        super().save_model(request, obj, form, change)
+        if change and "person" in form.changed_data:
+            assignment_periods_refresh(assignments=[obj])
 
 
 class SplitsFormSet(BaseInlineFormSet):
@@ -515,6 +530,33 @@ class DealSplitSetAdmin(TenantModelAdmin):
     search_fields = ["deal__external_id", "deal__name"]
     autocomplete_fields = ["deal"]
     inlines = [DealSplitInline]
+
+    def save_model(self, request: HttpRequest, obj: DealSplitSet, form: Any,
+                   change: bool) -> None:
+        if change and "deal" in form.changed_data:
+            # Moving a split set to another deal has no service: saved as typed.
+            super().save_model(request, obj, form, change)
+        # Otherwise the set and its splits are written together in save_related.
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any,
+                     change: bool) -> None:
+        obj = form.instance
+        if change and "deal" in form.changed_data:
+            super().save_related(request, form, formsets, change)
+            return
+        splits = next(f for f in formsets if f.model is DealSplit)
+        kept = [f for f in splits.forms if f not in splits.deleted_forms
+                and getattr(f, "cleaned_data", None) and f.cleaned_data.get("person")]
+        # SplitsFormSet checked these the way the service does, so it does not refuse them here.
+        saved = deal_splits_set(
+            deal=obj.deal, reason=obj.reason, actor=request.user,
+            splits=[(f.cleaned_data["person"], f.cleaned_data["percent"]) for f in kept])
+        if saved is not None:
+            obj.pk = saved.pk
+            obj._state.adding = False
+            obj._state.db = saved._state.db
+        for formset in formsets:  # what formset.save() records, for the change message
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     @admin.display(description="shares")
     def shares(self, obj: DealSplitSet) -> str:

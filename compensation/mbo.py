@@ -22,6 +22,7 @@ from compensation.models import (
     window_label,
 )
 from spm.org.models import Period, PeriodKind, PeriodStatus, Person
+from spm.tenancy.actors import acting_user
 
 
 @dataclass
@@ -126,7 +127,7 @@ def mbo_windows(*, period: Period, person_ids: Iterable[int] | None) -> list[Mbo
 
 
 def _stamp(obj: MboScore, actor: Any) -> MboScore:
-    obj._history_user = actor if getattr(actor, "is_authenticated", False) else None
+    obj._history_user = acting_user(actor)
     return obj
 
 
@@ -154,7 +155,7 @@ def mbo_score_set(*, payee: Person, component: Component, window: Period,
     score.component = component
     score.score_pct = score_pct
     score.comment = comment
-    score.entered_by = actor if getattr(actor, "is_authenticated", False) else None
+    score.entered_by = acting_user(actor)
     score.full_clean()
     _stamp(score, actor).save()
     return score

@@ -34,9 +34,10 @@ from compensation.selectors import (
     period_key,
     versions_of_period,
 )
-from quotas.selectors import monthly_quotas, tenant_today
+from quotas.selectors import monthly_quotas
 from spm.org.models import Period, PeriodKind
 from spm.tenancy.models import Tenant
+from spm.tenancy.today import tenant_today
 
 
 @dataclass

@@ -7,7 +7,6 @@ fiscal year so far plus the payee's open deals closing in the period as if they 
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -259,9 +258,3 @@ def pipeline_projection(*, tenant: Tenant, person: Person, period: Period) -> Pr
 _CREDIT_COLUMNS = ("credit_id", "payee_id", "deal_id", "period", "credit_date", "amount_cents",
                    "units", "margin_cents", "deal_amount_cents", "product_line", "deal_type",
                    "is_new_logo", "close_date")
-
-
-def today_for(tenant: Tenant) -> datetime.date:
-    import zoneinfo
-
-    return datetime.datetime.now(tz=zoneinfo.ZoneInfo(tenant.timezone)).date()

@@ -34,13 +34,14 @@ from compensation.models import (
     VersionStatus,
 )
 from quotas.models import Quota
-from quotas.selectors import tenant_today
 from spm.crm.models import Deal
 from spm.crm.signals import deals_changed
 from spm.org.models import Team, TeamMembership
 from spm.tasks import dispatch_on_commit, tenant_task
+from spm.tenancy.actors import acting_user
 from spm.tenancy.context import tenant_context
 from spm.tenancy.models import Tenant
+from spm.tenancy.today import tenant_today
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def send_pending(tenant_id: int, countdown: float | None = None) -> bool:
 def enqueue_recompute(*, tenant: Tenant, period_id: int, user: Any = None) -> None:
     """Recompute a period for everyone once the current transaction commits (eager without
     Redis)."""
-    user_id = user.pk if getattr(user, "is_authenticated", False) else None
+    user_id = getattr(acting_user(user), "pk", None)
     dispatch_on_commit(recompute_period, tenant=tenant, period_id=period_id, user_id=user_id)
 
 

@@ -19,7 +19,6 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from compensation import mbo, statements
@@ -27,32 +26,36 @@ from compensation.forms import MboScoreForm
 from compensation.models import CalculationRun, RunStatus
 from compensation.run_review import MAX_ISSUES_KEPT, run_review
 from compensation.tasks import enqueue_recompute
+from compensation.visibility import (
+    may_score,
+    payee_ids_visible_to,
+    payee_visible_to,
+    period_by_pk,
+    periods_for_runs,
+    periods_for_scoring,
+    run_by_pk,
+)
 from spm.org.models import Period, PeriodKind, Person
-from spm.org.selectors import person_for_user, visible_person_ids
-from spm.tenancy.models import Membership, Role
-from spm.tenancy.permissions import can_see_everyone, has_role, role_required
+from spm.org.selectors import person_for_user
+from spm.tenancy.models import Role
+from spm.tenancy.permissions import role_required
+from spm.tenancy.today import tenant_today
+from spm.web import add_service_errors, neutralise
 
 
 def _visible_ids(request: HttpRequest, period: Period | None) -> set[int] | None:
-    on = period.last_day if period is not None else statements.today_for(request.tenant)
-    return visible_person_ids(membership=request.membership, on=on)
+    return payee_ids_visible_to(membership=request.membership, period=period)
 
 
 def _period_or_404(period_id: Any) -> Period:
-    period = Period.objects.filter(pk=period_id).first() if str(period_id).isdigit() else None
+    period = period_by_pk(period_id)
     if period is None:
         raise Http404("No such period.")
     return period
 
 
 def _person_visible_or_404(request: HttpRequest, person_id: int, period: Period) -> Person:
-    ids = _visible_ids(request, period)
-    if ids is not None and person_id not in ids:
-        # Also for people the member may see on another day: the same answer as "not found".
-        today_ids = _visible_ids(request, None)
-        if today_ids is not None and person_id not in today_ids:
-            raise Http404("No such statement.")
-    person = Person.objects.filter(pk=person_id).first()
+    person = payee_visible_to(membership=request.membership, person_id=person_id, period=period)
     if person is None:
         raise Http404("No such statement.")
     return person
@@ -66,7 +69,7 @@ def statement_list(request: HttpRequest) -> HttpResponse:
     chosen = request.GET.get("period")
     # A run covers its whole fiscal year, so months still ahead have (empty) results too: open
     # on the month in progress, not on the last one of the year.
-    today = timezone.localdate()
+    today = tenant_today(request.tenant)
     started = [p for p in months if p.start_date <= today]
     period = next((p for p in periods if str(p.pk) == chosen), None) or (
         started[0] if started else months[0] if months else None)
@@ -96,18 +99,6 @@ def statement_detail(request: HttpRequest, person_id: int, period_id: int) -> Ht
         "statement": statement, "person": person, "period": period, "projection": projection,
         "periods": months,
     })
-
-
-def neutralise(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula (= + - @) is prefixed with an apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
 
 
 @require_safe
@@ -141,9 +132,7 @@ def statement_csv(request: HttpRequest, person_id: int, period_id: int) -> HttpR
 @require_safe
 @role_required(Role.ADMIN, Role.FINANCE)
 def run_list(request: HttpRequest) -> HttpResponse:
-    periods = Period.objects.filter(kind__in=[PeriodKind.MONTH, PeriodKind.QUARTER,
-                                              PeriodKind.YEAR]).order_by("-start_date",
-                                                                          "end_date")
+    periods = periods_for_runs()
     status = request.GET.get("status", "")
     runs = statements.latest_runs(status=status if status in RunStatus.values else None)
     return render(request, "compensation/run_list.html", {
@@ -157,8 +146,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """A run's outcome, every issue with its payee, deal, reason and fix (each at #issue-<n>),
     and the payees credited much but paid nothing."""
-    run = (CalculationRun.objects.select_related("period", "requested_by")
-           .filter(pk=run_id).first())
+    run = run_by_pk(run_id)
     if run is None:
         raise Http404("No such calculation run.")
     return render(request, "compensation/run_detail.html", {
@@ -172,8 +160,7 @@ run_detail.model = CalculationRun  # type: ignore[attr-defined]
 @require_POST
 @role_required(Role.ADMIN, Role.FINANCE)
 def run_recalculate(request: HttpRequest) -> HttpResponse:
-    period = Period.objects.filter(pk=request.POST.get("period") or 0).first() \
-        if str(request.POST.get("period", "")).isdigit() else None
+    period = period_by_pk(request.POST.get("period", ""))
     if period is None:
         messages.error(request, "Choose a period to recalculate.")
     elif period.is_locked:
@@ -189,26 +176,12 @@ def run_recalculate(request: HttpRequest) -> HttpResponse:
 # -- MBO scores ------------------------------------------------------------------------------
 
 
-def _may_score(membership: Membership, person: Person) -> bool:
-    """Whether the member may enter `person`'s scores (visibility is checked before this).
-
-    Nobody scores their own objectives but admin and finance, who answer for every score.
-    """
-    if can_see_everyone(membership):
-        return True
-    return has_role(membership, Role.MANAGER) and person.user_id != membership.user_id
-
-
-def _scoring_periods() -> list[Period]:
-    return list(Period.objects.order_by("-start_date", "end_date"))
-
-
 @require_safe
 def mbo_list(request: HttpRequest) -> HttpResponse:
     """The MBO windows of a period for everyone the member may see, with their scores."""
-    periods = _scoring_periods()
+    periods = periods_for_scoring()
     chosen = request.GET.get("period")
-    today = statements.today_for(request.tenant)
+    today = tenant_today(request.tenant)
     # MBOs are mostly quarterly: open on the quarter in progress.
     period = next((p for p in periods if str(p.pk) == chosen), None) or next(
         (p for p in periods if p.kind == PeriodKind.QUARTER and p.contains(today)),
@@ -216,7 +189,7 @@ def mbo_list(request: HttpRequest) -> HttpResponse:
     rows: list[mbo.MboWindow] = []
     if period is not None:
         rows = mbo.mbo_windows(period=period, person_ids=_visible_ids(request, period))
-    scorable = {r.person.pk for r in rows if _may_score(request.membership, r.person)}
+    scorable = {r.person.pk for r in rows if may_score(request.membership, r.person)}
     return render(request, "compensation/mbo_list.html", {
         "periods": periods, "period": period, "rows": rows, "scorable": scorable,
     })
@@ -224,14 +197,6 @@ def mbo_list(request: HttpRequest) -> HttpResponse:
 
 class _Rollback(Exception):
     pass
-
-
-def _add_errors(form: MboScoreForm, error: ValidationError) -> None:
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for field, messages_ in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages_)
 
 
 def _save_scores(request: HttpRequest, person: Person,
@@ -247,7 +212,7 @@ def _save_scores(request: HttpRequest, person: Person,
                                       score_pct=form.cleaned_data["score_pct"],
                                       comment=form.cleaned_data["comment"], actor=request.user)
                 except ValidationError as exc:
-                    _add_errors(form, exc)
+                    add_service_errors(form, exc)
                     refused = True
             if refused:
                 raise _Rollback
@@ -261,7 +226,7 @@ def mbo_person(request: HttpRequest, period_id: int, person_id: int) -> HttpResp
     """One person's MBO windows in a period: a form for whoever may score them, else a list."""
     period = _period_or_404(period_id)
     person = _person_visible_or_404(request, person_id, period)
-    editable = _may_score(request.membership, person)
+    editable = may_score(request.membership, person)
     if request.method == "POST" and not editable:
         raise PermissionDenied("Your role does not let you enter this person's scores.")
     rows = mbo.mbo_windows(period=period, person_ids=[person.pk])

@@ -8,11 +8,12 @@ import io
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from compensation.imports.assignments import ASSIGNMENTS, PREVIEW_ROWS
+from compensation.imports.selectors import assignment_import_by_pk, recent_assignment_imports
 from compensation.imports.service import (
     assignment_import_preview,
     assignment_import_request_apply,
@@ -32,8 +33,10 @@ REFRESH_SECONDS = 2
 
 def _batch(batch_id: int) -> AssignmentImport:
     # The scoped manager: another tenant's batch is as absent as one that never existed.
-    return get_object_or_404(AssignmentImport.objects.select_related("uploaded_by"),
-                             pk=batch_id)
+    batch = assignment_import_by_pk(batch_id)
+    if batch is None:
+        raise Http404("No such import.")
+    return batch
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -55,8 +58,7 @@ def assignment_import(request: HttpRequest) -> HttpResponse:
         status = 400
     else:
         form = ImportUploadForm()
-    batches = AssignmentImport.objects.select_related("uploaded_by").defer(
-        "content", "error_report", "preview")[:RECENT_BATCHES]
+    batches = recent_assignment_imports(limit=RECENT_BATCHES)
     return render(request, "compensation/assignment_import.html", {
         "form": form, "kind": ASSIGNMENTS, "batches": batches,
         "max_upload_bytes": max_upload_bytes(), "currency": request.tenant.currency,

@@ -271,3 +271,8 @@ def plan_overview(*, plan: SalesPlan, today: datetime.date) -> PlanOverview:
 
 def sales_plans() -> QuerySet[SalesPlan]:
     return SalesPlan.objects.order_by("-fiscal_year")
+
+
+def sales_plan_by_pk(pk: int) -> SalesPlan | None:
+    """One plan with its ramp schedule, or None when it is missing (or another tenant's)."""
+    return SalesPlan.objects.filter(pk=pk).select_related("ramp_schedule").first()

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from spm.crm.models import Segment
+from spm.tenancy.actors import acting_user
 from spm.tenancy.history import record_author
 
 from .capacity import ZERO
@@ -18,7 +19,7 @@ from .models import RampSchedule, SalesPlan, Scenario, SegmentTarget
 
 
 def _save(obj: Any, actor: Any) -> None:
-    if getattr(actor, "is_authenticated", False):
+    if acting_user(actor) is not None:
         record_author(obj, actor)
     obj.full_clean()
     obj.save()
@@ -72,7 +73,7 @@ def segment_mix_set(
     existing = {s.segment: s for s in SegmentTarget.objects.filter(plan=plan)}
     for segment, row in existing.items():
         if segment not in shares:
-            if getattr(actor, "is_authenticated", False):
+            if acting_user(actor) is not None:
                 record_author(row, actor)
             row.delete()
     rows = []

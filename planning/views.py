@@ -7,12 +7,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from spm.org.views import detail_only_get, tenant_today
 from spm.tenancy.models import Role
 from spm.tenancy.permissions import role_required
+from spm.tenancy.today import tenant_today
+from spm.web import detail_only_get
 
 from .models import SalesPlan
-from .selectors import bookings_by_fiscal_year, plan_overview, sales_plans
+from .selectors import bookings_by_fiscal_year, plan_overview, sales_plan_by_pk, sales_plans
 
 
 @require_safe
@@ -36,7 +37,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.ADMIN, Role.FINANCE)
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    plan = SalesPlan.objects.filter(pk=pk).select_related("ramp_schedule").first()
+    plan = sales_plan_by_pk(pk)
     if plan is None:
         raise Http404("No such plan.")
     if (refused := detail_only_get(request)) is not None:

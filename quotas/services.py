@@ -21,8 +21,10 @@ from planning.models import RampSchedule, SalesPlan
 from planning.selectors import monthly_bookings
 from spm.org.models import Period, PeriodKind, Person, Team
 from spm.org.services import periods_generate
+from spm.tenancy.actors import acting_user
 from spm.tenancy.context import require_active_tenant
 from spm.tenancy.history import record_author
+from spm.tenancy.today import tenant_today
 
 from .allocation import Node, Problem, allocate, check
 from .models import (
@@ -66,12 +68,8 @@ __all__ = [
 ]
 
 
-def _by(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
 def _save(obj: Any, actor: Any, **kwargs: Any) -> None:
-    record_author(obj, _by(actor))
+    record_author(obj, acting_user(actor))
     obj.save(**kwargs)
 
 
@@ -208,7 +206,7 @@ def quota_allocate(
         rows_by_key[node.key] = row
     # Gone from the organisation: children before parents, each deletion in the history.
     for row in sorted(existing.values(), key=lambda r: -r.position):
-        record_author(row, _by(actor))
+        record_author(row, acting_user(actor))
         row.delete()
     problems = check(root, total_cents=to_cents(plan.target), factor=plan.factor,
                      currency=require_active_tenant().currency)
@@ -360,7 +358,7 @@ def _rewrite_months(
             continue
         if row is not None and row.valid_from == effective:
             if cents is None:
-                record_author(row, _by(actor))
+                record_author(row, acting_user(actor))
                 row.delete()
                 result.closed += 1
             else:
@@ -395,7 +393,7 @@ def _write_quotas(
         rows = rows.filter(person_id__in=only)
     rows = list(rows)
     first_time = not rows
-    day = year.start if first_time else year.clamp(effective or timezone.localdate())
+    day = year.start if first_time else year.clamp(effective or tenant_today())
     result = ApplyResult(effective=day)
     current: dict[int, dict[int, Quota]] = {}
     later: list[Quota] = []
@@ -406,7 +404,7 @@ def _write_quotas(
             later.append(row)
     # Versions dated after this change are superseded by it.
     for row in later:
-        record_author(row, _by(actor))
+        record_author(row, acting_user(actor))
         row.delete()
     everyone = set(carriers) | set(current)
     if only is not None:
@@ -424,9 +422,9 @@ def _write_quotas(
         )
     if updates:
         bulk_update_with_history(updates, Quota, ["amount", "valid_to", "reason"],
-                                 default_user=_by(actor))
+                                 default_user=acting_user(actor))
     if creates:
-        bulk_create_with_history(creates, Quota, default_user=_by(actor))
+        bulk_create_with_history(creates, Quota, default_user=acting_user(actor))
     return result
 
 
@@ -502,7 +500,7 @@ def quota_acknowledge(
     if not plan.is_published:
         raise ValidationError("This quota plan is not published yet.")
     now = now or timezone.now()
-    letter = quota_letter(plan=plan, person=person, on=timezone.localdate(now))
+    letter = quota_letter(plan=plan, person=person, on=tenant_today(now=now))
     if letter is None:
         raise ValidationError("You have no quota in this plan to acknowledge.")
     existing = QuotaAcknowledgement.objects.filter(
@@ -512,5 +510,5 @@ def quota_acknowledge(
         return existing
     return QuotaAcknowledgement.objects.create(
         plan=plan, person=person, annual_amount=letter.annual, acknowledged_at=now,
-        acknowledged_by=_by(user),
+        acknowledged_by=acting_user(user),
     )

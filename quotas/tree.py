@@ -16,6 +16,8 @@ from planning.selectors import fiscal_year_bounds, ramp_ratios, sellers
 from spm.org.calendar import add_months
 from spm.org.models import Person, Team, TeamMembership
 from spm.tenancy.context import require_active_tenant
+from spm.tenancy.models import Membership
+from spm.tenancy.permissions import can_configure
 
 from .allocation import Node, Problem, check
 from .credits import credit_source
@@ -182,3 +184,22 @@ def plan_problems(plan: QuotaPlan, rows: list[QuotaAllocation] | None = None) ->
         return [Problem("root", "Nothing is allocated yet: run an allocation first.")]
     return check(root, total_cents=to_cents(plan.target), factor=plan.factor,
                  currency=require_active_tenant().currency)
+
+
+def quota_plan_by_pk(pk: int) -> QuotaPlan | None:
+    """One quota plan with its ramp schedule, or None when missing (or another tenant's)."""
+    return QuotaPlan.objects.filter(pk=pk).select_related("ramp_schedule").first()
+
+
+def allocation_node_by_pk(pk: int) -> QuotaAllocation | None:
+    """One node of an allocation tree with its plan and who it is, or None when missing."""
+    return QuotaAllocation.objects.filter(pk=pk).select_related("plan", "person", "team").first()
+
+
+def quota_plan_visible_to(*, membership: Membership, pk: int) -> QuotaPlan | None:
+    """The plan when the member may read its letters: once published for everyone, before that
+    only for those who configure it."""
+    plan = quota_plan_by_pk(pk)
+    if plan is None or (not plan.is_published and not can_configure(membership)):
+        return None
+    return plan

@@ -16,9 +16,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from spm.org.selectors import person_for_user
-from spm.org.views import detail_only_get, sort_links, tenant_today
 from spm.tenancy.models import Role
 from spm.tenancy.permissions import can_configure, role_required
+from spm.tenancy.today import tenant_today
+from spm.web import (
+    add_service_errors,
+    detail_only_get,
+    message_service_errors,
+    sort_key,
+    sort_links,
+)
 
 from .forms import (
     AllocateForm,
@@ -51,6 +58,7 @@ from .services import (
     quota_seasonality_learn,
     quota_seasonality_set,
 )
+from .tree import allocation_node_by_pk, quota_plan_by_pk, quota_plan_visible_to
 
 ATTAINMENT_SORTS: dict[str, Callable[[Attainment], Any]] = {
     "name": lambda r: r.name.lower(),
@@ -60,17 +68,6 @@ ATTAINMENT_SORTS: dict[str, Callable[[Attainment], Any]] = {
     "pace": lambda r: r.pace if r.pace is not None else Decimal(-1),
     "gap": lambda r: r.gap,
 }
-
-
-def _error_messages(request: HttpRequest, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            label = "" if field == "__all__" else f"{field.replace('_', ' ').capitalize()}: "
-            for message in errors:
-                messages.error(request, f"{label}{message}")
-    else:
-        for message in error.messages:
-            messages.error(request, message)
 
 
 def _form_errors(request: HttpRequest, form, prefix: str) -> None:
@@ -121,15 +118,13 @@ def team_view(request: HttpRequest) -> HttpResponse:
                            team_id=int(raw) if raw.isdigit() else None)
     if view.refused:
         messages.warning(request, "That team is not one you may see; showing all yours.")
-    sort = request.GET.get("sort", "name")
-    key = sort.lstrip("-") if sort.lstrip("-") in ATTAINMENT_SORTS else "name"
-    rows = sorted(view.rows, key=ATTAINMENT_SORTS[key], reverse=sort.startswith("-"))
+    sort = sort_key(request.GET.get("sort"), allowed=ATTAINMENT_SORTS, default="name")
+    rows = sorted(view.rows, key=ATTAINMENT_SORTS[sort.lstrip("-")], reverse=sort.startswith("-"))
     return render(request, "quotas/team.html", {
         "form": form, "period": period, "day": day, "today": today, "teams": view.teams,
         "chosen": view.chosen, "rows": rows, "leaders": view.leaders,
         "team_rows": view.team_rows, "total": view.total,
-        "sorts": sort_links(request, allowed=dict.fromkeys(ATTAINMENT_SORTS, ""),
-                            current=sort if key == sort.lstrip("-") else "name"),
+        "sorts": sort_links(request, allowed=ATTAINMENT_SORTS, current=sort),
     })
 
 
@@ -150,9 +145,7 @@ def plan_create(request: HttpRequest) -> HttpResponse:
         try:
             plan = quota_plan_create(actor=request.user, **data)
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                for message in errors:
-                    form.add_error(field if field in form.fields else None, message)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"{plan} created. Allocate it to see the tree.")
             return redirect("quotas:workspace", pk=plan.pk)
@@ -160,7 +153,7 @@ def plan_create(request: HttpRequest) -> HttpResponse:
 
 
 def _plan_or_404(pk: int) -> QuotaPlan:
-    plan = QuotaPlan.objects.filter(pk=pk).select_related("ramp_schedule").first()
+    plan = quota_plan_by_pk(pk)
     if plan is None:
         raise Http404("No such quota plan.")
     return plan
@@ -205,7 +198,7 @@ def allocate(request: HttpRequest, pk: int) -> HttpResponse:
         result = quota_allocate(plan=plan, method=form.cleaned_data["method"],
                                 actor=request.user)
     except ValidationError as error:
-        _error_messages(request, error)
+        message_service_errors(request, error)
         return _back(plan.pk)
     if result.problems:
         messages.warning(request, "Allocated, but the tree does not add up yet: see the "
@@ -254,7 +247,7 @@ def apply(request: HttpRequest, pk: int) -> HttpResponse:
                                   actor=request.user)
     except ValidationError as error:
         messages.error(request, "Not applied: the allocation does not add up.")
-        _error_messages(request, error)
+        message_service_errors(request, error)
         return _back(plan.pk)
     messages.success(
         request,
@@ -271,7 +264,7 @@ apply.model = QuotaPlan  # type: ignore[attr-defined]
 
 
 def _node_or_404(pk: int) -> QuotaAllocation:
-    node = QuotaAllocation.objects.filter(pk=pk).select_related("plan", "person", "team").first()
+    node = allocation_node_by_pk(pk)
     if node is None:
         raise Http404("No such allocation.")
     return node
@@ -295,7 +288,7 @@ def override(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"], actor=request.user,
             )
     except ValidationError as error:
-        _error_messages(request, error)
+        message_service_errors(request, error)
         return _back(node.plan_id, anchor)
     if result.problems:
         messages.warning(request, f"{node.label} saved, but the tree no longer adds up: see the "
@@ -324,7 +317,7 @@ def change(request: HttpRequest, pk: int) -> HttpResponse:
         result = quota_change(plan=node.plan, person=node.person, actor=request.user,
                               **form.cleaned_data)
     except ValidationError as error:
-        _error_messages(request, error)
+        message_service_errors(request, error)
         return _back(node.plan_id, anchor)
     messages.success(request, f"{node.label}'s quota changes from {result.effective:%d %b %Y}.")
     for warning in result.warnings:
@@ -339,8 +332,8 @@ change.model = QuotaAllocation  # type: ignore[attr-defined]
 
 
 def letter(request: HttpRequest, pk: int) -> HttpResponse:
-    plan = _plan_or_404(pk)
-    if not plan.is_published and not can_configure(request.membership):
+    plan = quota_plan_visible_to(membership=request.membership, pk=pk)
+    if plan is None:
         raise Http404("No such quota plan.")
     if (refused := detail_only_get(request)) is not None:
         return refused
@@ -365,7 +358,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         ack = quota_acknowledge(plan=plan, person=me, user=request.user)
     except ValidationError as error:
-        _error_messages(request, error)
+        message_service_errors(request, error)
     else:
         messages.success(request, f"Acknowledged on {ack.acknowledged_at:%d %b %Y at %H:%M} UTC.")
     return redirect("quotas:letter", pk=plan.pk)

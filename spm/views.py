@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import calendar
-import datetime
 import logging
-import zoneinfo
-from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from compensation.models import PayeePeriodResult
-from compensation.run_review import finance_attention
-from quotas.models import Quota
-from spm.onboarding.checklist import setup_checklist
-from spm.org.models import Person, Team
-from spm.org.selectors import (
-    manager_chain,
-    people_visible_to,
-    person_for_user,
-    team_of_person,
-)
+from spm.home import home_cards
 from spm.tenancy.access import memberships_of
-from spm.tenancy.models import Role, Tenant
+from spm.tenancy.today import tenant_today
 from spm.tenancy.urls import tenant_reverse
 
 logger = logging.getLogger(__name__)
@@ -93,54 +78,11 @@ HOME_TEMPLATES = {
     "rep": "home/rep.html",
 }
 
-#: A manager's home lists this many of their people; the count says how many there are in all.
-TEAM_LIST_LIMIT = 25
-
-
-def _tenant_today(tenant: Tenant) -> datetime.date:
-    # "Today" decides which team memberships are current, so it is the tenant's calendar day.
-    return datetime.datetime.now(tz=zoneinfo.ZoneInfo(tenant.timezone)).date()
-
-
-def _quota_and_statement_flags(
-    *, role: str, me: Person | None, people: QuerySet[Person]
-) -> dict[str, bool]:
-    """Whether a rep's or manager's quota and statement cards have something to link to, so
-    they never say "nothing yet" while there is (EXISTS: constant cost)."""
-    if role == Role.MANAGER:
-        return {"has_team_quotas": Quota.objects.filter(person__in=people).exists()}
-    if me is None:
-        return {"has_quota": False, "has_statements": False}
-    return {
-        "has_quota": Quota.objects.filter(person=me).exists(),
-        "has_statements": PayeePeriodResult.objects.filter(payee=me).exists(),
-    }
 
 
 def tenant_home(request: HttpRequest) -> HttpResponse:
     """The tenant's home page, one per role; shows only what exists, never invented numbers."""
     membership = request.membership
-    today = _tenant_today(request.tenant)
-    me = person_for_user(user=request.user)
-    people = people_visible_to(membership=membership, on=today)
-    context: dict[str, Any] = {"me": me, "today": today, "people_count": people.count()}
-    if me is not None:
-        context["my_team"] = team_of_person(person=me, on=today)
-        chain = manager_chain(person=me, on=today)
-        context["my_manager"] = chain[0] if chain else None
-    if membership.role == Role.ADMIN:
-        context["team_count"] = Team.objects.count()
-        context["fiscal_year_start"] = calendar.month_name[request.tenant.fiscal_year_start_month]
-        context["checklist"] = setup_checklist(tenant=request.tenant)
-    if membership.role in (Role.REP, Role.MANAGER):
-        context.update(_quota_and_statement_flags(role=membership.role, me=me, people=people))
-    if membership.role == Role.FINANCE:
-        context["attention"] = finance_attention(today=today)
-    if membership.role == Role.MANAGER:
-        reports = people.exclude(pk=me.pk) if me is not None else people.none()
-        context["reports"] = list(reports.order_by("name")[:TEAM_LIST_LIMIT])
-        context["reports_count"] = context["people_count"] - (1 if me is not None else 0)
-        context["managed_teams"] = (
-            list(Team.objects.filter(manager=me).order_by("path")) if me is not None else []
-        )
-    return render(request, HOME_TEMPLATES[membership.role], context)
+    cards = home_cards(tenant=request.tenant, membership=membership, user=request.user,
+                       today=tenant_today(request.tenant))
+    return render(request, HOME_TEMPLATES[membership.role], cards)

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from spm.tenancy.admin_site import (
+    ServiceSaveMixin,
     TenantInline,
     TenantModelAdmin,
     TenantModelForm,
@@ -19,7 +20,12 @@ from spm.tenancy.admin_site import (
 )
 
 from .models import AssignmentRule, Territory, TerritoryOwner
-from .services import territory_create, territory_move
+from .services import (
+    assignment_rule_save,
+    territory_create,
+    territory_move,
+    territory_owner_set,
+)
 
 
 class TerritoryOwnerInline(TenantInline):
@@ -67,15 +73,24 @@ class TerritoryAdmin(TenantModelAdmin):
 
 
 @admin.register(TerritoryOwner, site=tenant_admin_site)
-class TerritoryOwnerAdmin(TenantModelAdmin):
+class TerritoryOwnerAdmin(ServiceSaveMixin, TenantModelAdmin):
     list_display = ["territory", "person", "role", "valid_from", "valid_to"]
     list_filter = ["role"]
     search_fields = ["territory__name", "person__name"]
     autocomplete_fields = ["territory", "person"]
 
+    def service_save(self, request: HttpRequest, obj: TerritoryOwner, form,
+                     change: bool) -> TerritoryOwner | None:
+        # A new open-ended owner is a handover: the service ends the ownership open on that day.
+        # A closed ownership, or a change of dates, is saved as typed (the model guards overlaps).
+        if change or obj.valid_to is not None:
+            return None
+        return territory_owner_set(territory=obj.territory, person=obj.person, role=obj.role,
+                                   valid_from=obj.valid_from, actor=request.user)
+
 
 @admin.register(AssignmentRule, site=tenant_admin_site)
-class AssignmentRuleAdmin(TenantModelAdmin):
+class AssignmentRuleAdmin(ServiceSaveMixin, TenantModelAdmin):
     list_display = [
         "priority", "name", "territory", "countries", "regions", "postal_prefixes",
         "industries", "segments", "min_employees", "max_employees", "is_active",
@@ -85,3 +100,7 @@ class AssignmentRuleAdmin(TenantModelAdmin):
     search_fields = ["name", "territory__name"]
     autocomplete_fields = ["territory"]
     ordering = ["priority"]
+
+    def service_save(self, request: HttpRequest, obj: AssignmentRule, form,
+                     change: bool) -> AssignmentRule:
+        return assignment_rule_save(rule=obj, actor=request.user)

@@ -14,6 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from spm.tenancy.actors import acting_user
+
 from . import balancing
 from .models import (
     AccountAssignment,
@@ -25,7 +27,7 @@ from .models import (
     Territory,
 )
 from .selectors import leaf_territories
-from .services import actor_or_none, assignments_write
+from .services import assignments_write
 
 CENT = Decimal("0.01")
 
@@ -111,7 +113,7 @@ def proposal_create(
         solver_status=result.status,
         lower_bound=result.lower_bound,
         elapsed_seconds=round(result.elapsed_s, 3),
-        created_by=actor_or_none(actor),
+        created_by=acting_user(actor),
         figures={
             "before": _figures(result.before),
             "after": _figures(result.after),
@@ -188,7 +190,7 @@ def proposal_accept(*, proposal: BalancingProposal, actor: Any = None) -> Assign
         note=f"Balancing proposal {proposal.pk}",
     )
     proposal.status = ProposalStatus.ACCEPTED
-    proposal.decided_by = actor_or_none(actor)
+    proposal.decided_by = acting_user(actor)
     proposal.decided_at = timezone.now()
     proposal.change = change
     proposal.save(update_fields=["status", "decided_by", "decided_at", "change"])
@@ -199,7 +201,7 @@ def proposal_accept(*, proposal: BalancingProposal, actor: Any = None) -> Assign
 def proposal_reject(*, proposal: BalancingProposal, actor: Any = None) -> BalancingProposal:
     proposal = _lock_open(proposal)
     proposal.status = ProposalStatus.REJECTED
-    proposal.decided_by = actor_or_none(actor)
+    proposal.decided_by = acting_user(actor)
     proposal.decided_at = timezone.now()
     proposal.save(update_fields=["status", "decided_by", "decided_at"])
     return proposal

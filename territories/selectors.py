@@ -9,15 +9,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pandas as pd
-from django.db.models import Count, DecimalField, Exists, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from spm.crm.models import Account
 from spm.org.models import Person
+from spm.org.selectors import visible_person_ids
 from spm.tenancy.dating import valid_on_q
+from spm.tenancy.models import Membership
 
 from .models import (
     AccountAssignment,
+    AssignmentChange,
+    AssignmentRule,
+    BalancingMove,
+    BalancingProposal,
     OwnerRole,
     Territory,
     TerritoryOwner,
@@ -323,3 +329,143 @@ def visible_territory_ids(
     for path in paths:
         query |= Q(path__startswith=path)
     return set(Territory.objects.filter(query).values_list("pk", flat=True))
+
+
+# -- what a member may see, for pages ------------------------------------------------------------
+
+
+def territory_ids_visible_to(*, membership: Membership, on: datetime.date) -> set[int] | None:
+    """Territories the member may read on `on` (None = all): those the people they may see own,
+    and everything below them."""
+    people = visible_person_ids(membership=membership, on=on)
+    return visible_territory_ids(person_ids=people, on=on)
+
+
+@dataclass
+class VisibleTree:
+    roots: list[TerritoryLoad]
+    territory_count: int
+
+
+def territory_tree_visible_to(*, membership: Membership, on: datetime.date) -> VisibleTree:
+    """The territory tree on `on` as the member may see it, children in name order. A member who
+    may not see everything starts at the territories they may see whose parent they may not."""
+    loads = territory_potential_on(on=on)
+    visible = territory_ids_visible_to(membership=membership, on=on)
+    for load in loads.values():
+        load.children.sort(key=lambda child: child.territory.name.lower())
+    if visible is None:
+        roots = [ld for ld in loads.values() if ld.territory.parent_id is None]
+    else:
+        roots = [
+            ld for pk, ld in loads.items()
+            if pk in visible and ld.territory.parent_id not in visible
+        ]
+        for load in loads.values():
+            load.children = [c for c in load.children if c.territory.pk in visible]
+    roots.sort(key=lambda ld: ld.territory.name.lower())
+    return VisibleTree(roots=roots,
+                       territory_count=len(loads) if visible is None else len(visible))
+
+
+def territory_visible_to(
+    *, membership: Membership, territory_id: int, on: datetime.date
+) -> Territory | None:
+    """The territory when the member may read it on `on`, else None (missing looks the same)."""
+    visible = territory_ids_visible_to(membership=membership, on=on)
+    territory = Territory.objects.filter(pk=territory_id).first()
+    if territory is None or (visible is not None and territory.pk not in visible):
+        return None
+    return territory
+
+
+@dataclass
+class TerritorySurroundings:
+    ancestors: list[Territory]
+    children: list[Territory]
+    ownerships: list[TerritoryOwner]
+    rules: list[AssignmentRule]
+
+
+def territory_surroundings(*, territory: Territory) -> TerritorySurroundings:
+    """What a territory's page shows around it: its ancestors, children, owners over time and
+    the rules that assign to it (four queries)."""
+    return TerritorySurroundings(
+        ancestors=list(
+            Territory.objects.filter(pk__in=territory.ancestor_ids()[:-1]).order_by("path")
+        ),
+        children=list(territory.children.order_by("name")),
+        ownerships=list(
+            TerritoryOwner.objects.filter(territory=territory)
+            .select_related("person").order_by("role", "-valid_from")
+        ),
+        rules=list(AssignmentRule.objects.filter(territory=territory)),
+    )
+
+
+def accounts_in_territory_by_potential(
+    *, territory: Territory, on: datetime.date
+) -> QuerySet[Account]:
+    """The accounts in the territory's subtree on `on`, largest potential first."""
+    accounts = accounts_in_territory_on(territory=territory, on=on, subtree=True)
+    return accounts.order_by(F("potential").desc(nulls_last=True), "name", "pk")
+
+
+# -- rules, changes and proposals ----------------------------------------------------------------
+
+
+def assignment_rules() -> QuerySet[AssignmentRule]:
+    return AssignmentRule.objects.select_related("territory").order_by("priority", "pk")
+
+
+def assignment_rule_by_pk(pk: int) -> AssignmentRule | None:
+    return AssignmentRule.objects.filter(pk=pk).first()
+
+
+def next_rule_priority(*, step: int = 10) -> int:
+    """A priority after every existing rule's, so a new rule is tried last."""
+    last = AssignmentRule.objects.order_by("-priority").first()
+    return (last.priority + step) if last else step
+
+
+def names_for_moves(
+    *, account_ids: Iterable[int], territory_ids: Iterable[int]
+) -> tuple[dict[int, str], dict[int, str]]:
+    """Account names and territory names by id, for a sample of proposed moves (two queries)."""
+    accounts = dict(Account.objects.filter(pk__in=list(account_ids)).values_list("pk", "name"))
+    territories = dict(
+        Territory.objects.filter(pk__in=list(territory_ids)).values_list("pk", "name")
+    )
+    return accounts, territories
+
+
+def assignment_changes() -> QuerySet[AssignmentChange]:
+    return AssignmentChange.objects.select_related("created_by").order_by("-created_at", "-pk")
+
+
+def assignment_change_by_pk(pk: int) -> AssignmentChange | None:
+    return AssignmentChange.objects.select_related("created_by").filter(pk=pk).first()
+
+
+def recent_proposals(*, limit: int = 20) -> QuerySet[BalancingProposal]:
+    return (
+        BalancingProposal.objects.select_related("scope")
+        .annotate(move_count=Count("moves"))
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def proposal_by_pk(pk: int) -> BalancingProposal | None:
+    return BalancingProposal.objects.select_related(
+        "scope", "created_by", "decided_by", "change"
+    ).filter(pk=pk).first()
+
+
+def proposal_moves(*, proposal: BalancingProposal) -> QuerySet[BalancingMove]:
+    return proposal.moves.select_related("account", "from_territory", "to_territory").order_by(
+        "from_territory__name", "-potential", "pk"
+    )
+
+
+def account_by_pk(pk: int) -> Account | None:
+    return Account.objects.filter(pk=pk).first()

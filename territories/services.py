@@ -16,6 +16,7 @@ from django.db import transaction
 
 from spm.crm.models import Account
 from spm.org.models import Person
+from spm.tenancy.actors import acting_user
 from spm.tenancy.context import require_active_tenant
 from spm.tenancy.history import record_author
 
@@ -31,11 +32,6 @@ from .models import (
     TerritoryOwner,
 )
 
-
-def actor_or_none(user: Any) -> Any:
-    return user if getattr(user, "is_authenticated", False) else None
-
-
 # -- the tree ------------------------------------------------------------------------------------
 
 
@@ -48,7 +44,7 @@ def territory_create(
     actor: Any = None,
 ) -> Territory:
     territory = Territory(name=name, parent=parent, level=level, tenant=require_active_tenant())
-    record_author(territory, actor_or_none(actor))
+    record_author(territory, acting_user(actor))
     territory.full_clean(exclude=["path"])
     # The unique constraint treats NULL parents as distinct, so top-level names are checked here.
     if parent is None and Territory.objects.filter(parent__isnull=True, name=name).exists():
@@ -70,7 +66,7 @@ def territory_move(
     old_prefix = territory.path
     new_prefix = f"{parent.path if parent else '/'}{territory.pk}/"
     territory.parent = parent
-    record_author(territory, actor_or_none(actor))
+    record_author(territory, acting_user(actor))
     territory.save(update_fields=["parent"])
     for node in Territory.objects.filter(path__startswith=old_prefix).select_for_update():
         node.path = new_prefix + node.path[len(old_prefix):]
@@ -109,11 +105,11 @@ def territory_owner_set(
     )
     if current is not None:
         current.valid_to = valid_from
-        record_author(current, actor_or_none(actor))
+        record_author(current, acting_user(actor))
         current.save(update_fields=["valid_to"])
     owner = TerritoryOwner(territory=territory, person=person, role=role, valid_from=valid_from)
     owner.full_clean()
-    record_author(owner, actor_or_none(actor))
+    record_author(owner, acting_user(actor))
     owner.save()
     return owner
 
@@ -182,7 +178,7 @@ def assignments_write(
     current = {r.account_id: r for r in rows}
 
     change = AssignmentChange.objects.create(
-        kind=kind, effective_date=effective_date, created_by=actor_or_none(actor), note=note[:500]
+        kind=kind, effective_date=effective_date, created_by=acting_user(actor), note=note[:500]
     )
     to_close: list[AccountAssignment] = []
     to_retarget: list[AccountAssignment] = []
@@ -282,6 +278,16 @@ class RulesPreview:
             ].astype(str).itertuples(index=False)
         )
         return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@transaction.atomic
+def assignment_rule_save(*, rule: AssignmentRule, actor: Any = None) -> AssignmentRule:
+    """Create or change an assignment rule. It moves no account by itself: the rules take effect
+    when they are previewed and applied from a date."""
+    rule.full_clean()
+    record_author(rule, acting_user(actor))
+    rule.save()
+    return rule
 
 
 def _rule_warning(outcome: RuleOutcome, total: int) -> str:

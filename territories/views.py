@@ -13,16 +13,21 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
 from spm.crm.models import Account
-from spm.org.selectors import visible_person_ids
-from spm.org.views import detail_only_get, page_query, paginate, tenant_today
 from spm.tenancy.models import Role
 from spm.tenancy.permissions import can_configure, can_see_everyone, role_required
+from spm.tenancy.today import tenant_today
+from spm.web import (
+    add_service_errors,
+    detail_only_get,
+    message_service_errors,
+    page_query,
+    paginate,
+)
 
 from . import proposals
 from .forms import AssignmentRuleForm, BalanceForm, DayForm, EffectiveDateForm, ReassignForm
@@ -32,16 +37,27 @@ from .models import (
     BalancingProposal,
     ProposalStatus,
     Territory,
-    TerritoryOwner,
 )
 from .selectors import (
-    accounts_in_territory_on,
+    account_by_pk,
+    accounts_in_territory_by_potential,
+    assignment_change_by_pk,
+    assignment_changes,
     assignment_history,
+    assignment_rule_by_pk,
+    assignment_rules,
     coverage_report,
+    names_for_moves,
+    next_rule_priority,
+    proposal_by_pk,
+    proposal_moves,
+    recent_proposals,
     territory_potential_on,
-    visible_territory_ids,
+    territory_surroundings,
+    territory_tree_visible_to,
+    territory_visible_to,
 )
-from .services import account_assign, rules_apply, rules_preview
+from .services import account_assign, assignment_rule_save, rules_apply, rules_preview
 
 READERS = (Role.ADMIN, Role.FINANCE)
 PREVIEW_SAMPLE = 200
@@ -57,41 +73,14 @@ def _day(request: HttpRequest) -> datetime.date:
     return tenant_today(request.tenant)
 
 
-def _visible_ids(request: HttpRequest, on: datetime.date) -> set[int] | None:
-    people = visible_person_ids(membership=request.membership, on=on)
-    return visible_territory_ids(person_ids=people, on=on)
-
-
-def _form_errors(form, error: ValidationError) -> None:
-    """Put a service's ValidationError on the form: on its fields when it names them."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
 # -- the tree and one territory ------------------------------------------------------------------
 
 
 @require_safe
 def territory_tree(request: HttpRequest) -> HttpResponse:
     on = _day(request)
-    loads = territory_potential_on(on=on)
-    visible = _visible_ids(request, on)
-    for load in loads.values():
-        load.children.sort(key=lambda child: child.territory.name.lower())
-    if visible is None:
-        roots = [ld for ld in loads.values() if ld.territory.parent_id is None]
-    else:
-        # A member's tree starts at the territories they may see whose parent they may not.
-        roots = [
-            ld for pk, ld in loads.items()
-            if pk in visible and ld.territory.parent_id not in visible
-        ]
-        for load in loads.values():
-            load.children = [c for c in load.children if c.territory.pk in visible]
-    roots.sort(key=lambda ld: ld.territory.name.lower())
+    tree = territory_tree_visible_to(membership=request.membership, on=on)
+    roots = tree.roots
     total_accounts = sum(ld.subtree_accounts for ld in roots)
     total_potential = sum((ld.subtree_potential for ld in roots), start=0)
     return render(request, "territories/tree.html", {
@@ -100,36 +89,30 @@ def territory_tree(request: HttpRequest) -> HttpResponse:
         "day_form": DayForm(initial={"on": on}),
         "total_accounts": total_accounts,
         "total_potential": total_potential,
-        "territory_count": len(loads) if visible is None else len(visible),
+        "territory_count": tree.territory_count,
     })
 
 
 def territory_detail(request: HttpRequest, pk: int) -> HttpResponse:
     on = _day(request)
-    visible = _visible_ids(request, on)
-    territory = Territory.objects.filter(pk=pk).first()
-    if territory is None or (visible is not None and territory.pk not in visible):
+    territory = territory_visible_to(membership=request.membership, territory_id=pk, on=on)
+    if territory is None:
         raise Http404("No such territory.")
     if (refused := detail_only_get(request)) is not None:
         return refused
     load = territory_potential_on(on=on)[territory.pk]
-    accounts = accounts_in_territory_on(territory=territory, on=on, subtree=True)
-    page = paginate(request, accounts.order_by(F("potential").desc(nulls_last=True), "name", "pk"))
+    page = paginate(request, accounts_in_territory_by_potential(territory=territory, on=on))
+    around = territory_surroundings(territory=territory)
     return render(request, "territories/detail.html", {
         "territory": territory,
         "load": load,
         "on": on,
         "page": page,
         "page_query": page_query(request),
-        "ancestors": list(
-            Territory.objects.filter(pk__in=territory.ancestor_ids()[:-1]).order_by("path")
-        ),
-        "children": list(territory.children.order_by("name")),
-        "ownerships": list(
-            TerritoryOwner.objects.filter(territory=territory)
-            .select_related("person").order_by("role", "-valid_from")
-        ),
-        "rules": list(AssignmentRule.objects.filter(territory=territory)),
+        "ancestors": around.ancestors,
+        "children": around.children,
+        "ownerships": around.ownerships,
+        "rules": around.rules,
     })
 
 
@@ -156,9 +139,8 @@ def coverage(request: HttpRequest) -> HttpResponse:
 @require_safe
 @role_required(*READERS)
 def rule_list(request: HttpRequest) -> HttpResponse:
-    rules = AssignmentRule.objects.select_related("territory").order_by("priority", "pk")
     return render(request, "territories/rule_list.html", {
-        "rules": rules,
+        "rules": assignment_rules(),
         "preview_form": EffectiveDateForm(initial={"effective_date": tenant_today(request.tenant)}),
     })
 
@@ -171,7 +153,7 @@ def rule_add(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.ADMIN)
 def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = AssignmentRule.objects.filter(pk=pk).first()
+    rule = assignment_rule_by_pk(pk)
     if rule is None:
         raise Http404("No such rule.")
     if request.method not in ("GET", "HEAD", "POST"):
@@ -186,9 +168,7 @@ def _rule_form(request: HttpRequest, rule: AssignmentRule) -> HttpResponse:
     if request.method == "POST":
         form = AssignmentRuleForm(request.POST, instance=rule)
         if form.is_valid():
-            saved = form.save(commit=False)
-            saved._history_user = request.user
-            saved.save()
+            saved = assignment_rule_save(rule=form.save(commit=False), actor=request.user)
             messages.success(
                 request, f"Rule “{saved.name}” saved. Preview to see what it would move."
             )
@@ -196,8 +176,7 @@ def _rule_form(request: HttpRequest, rule: AssignmentRule) -> HttpResponse:
     else:
         initial = {}
         if rule.pk is None:
-            last = AssignmentRule.objects.order_by("-priority").first()
-            initial["priority"] = (last.priority + 10) if last else 10
+            initial["priority"] = next_rule_priority()
         form = AssignmentRuleForm(instance=rule, initial=initial)
     return render(request, "territories/rule_form.html", {"form": form, "rule": rule})
 
@@ -218,8 +197,7 @@ def rules_preview_page(request: HttpRequest) -> HttpResponse:
                 expected_digest=request.POST.get("digest") or "missing",
             )
         except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
+            message_service_errors(request, error)
         else:
             messages.success(
                 request, f"{change.moved_count} account(s) moved from {effective_date}."
@@ -228,15 +206,11 @@ def rules_preview_page(request: HttpRequest) -> HttpResponse:
     preview = rules_preview(effective_date=effective_date)
     moves = preview.moves.head(PREVIEW_SAMPLE).astype(object)
     moves = moves.where(moves.notna(), None)
-    names = dict(
-        Account.objects.filter(pk__in=[int(a) for a in moves["account_id"]])
-        .values_list("pk", "name")
-    )
     territory_names = {r.rule.territory_id: r.rule.territory.name for r in preview.rules}
     sources = {int(t) for t in moves["from_territory_id"] if t is not None}
-    territory_names.update(
-        Territory.objects.filter(pk__in=sources - set(territory_names)).values_list("pk", "name")
-    )
+    names, source_names = names_for_moves(account_ids=[int(a) for a in moves["account_id"]],
+                                          territory_ids=sources - set(territory_names))
+    territory_names.update(source_names)
     rule_names = {r.rule.pk: r.rule.name for r in preview.rules}
     sample = [
         {
@@ -259,8 +233,7 @@ def rules_preview_page(request: HttpRequest) -> HttpResponse:
 @require_safe
 @role_required(*READERS)
 def change_list(request: HttpRequest) -> HttpResponse:
-    changes = AssignmentChange.objects.select_related("created_by").order_by("-created_at", "-pk")
-    page = paginate(request, changes)
+    page = paginate(request, assignment_changes())
     return render(request, "territories/change_list.html", {
         "page": page, "page_query": page_query(request),
     })
@@ -268,7 +241,7 @@ def change_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(*READERS)
 def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    change = AssignmentChange.objects.select_related("created_by").filter(pk=pk).first()
+    change = assignment_change_by_pk(pk)
     if change is None:
         raise Http404("No such change.")
     if (refused := detail_only_get(request)) is not None:
@@ -302,23 +275,17 @@ def balance(request: HttpRequest) -> HttpResponse:
                     actor=request.user,
                 )
             except ValidationError as error:
-                _form_errors(form, error)
+                add_service_errors(form, error)
             else:
                 return redirect("territories:proposal-detail", pk=proposal.pk)
     else:
         form = BalanceForm(initial={"effective_date": tenant_today(request.tenant)})
-    recent = (
-        BalancingProposal.objects.select_related("scope")
-        .annotate(move_count=Count("moves"))
-        .order_by("-created_at", "-pk")[:20]
-    )
-    return render(request, "territories/balance.html", {"form": form, "recent": recent})
+    return render(request, "territories/balance.html",
+                  {"form": form, "recent": recent_proposals(limit=20)})
 
 
 def _proposal_or_404(pk: int) -> BalancingProposal:
-    proposal = BalancingProposal.objects.select_related(
-        "scope", "created_by", "decided_by", "change"
-    ).filter(pk=pk).first()
+    proposal = proposal_by_pk(pk)
     if proposal is None:
         raise Http404("No such proposal.")
     return proposal
@@ -329,10 +296,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = _proposal_or_404(pk)
     if (refused := detail_only_get(request)) is not None:
         return refused
-    moves = proposal.moves.select_related("account", "from_territory", "to_territory").order_by(
-        "from_territory__name", "-potential", "pk"
-    )
-    page = paginate(request, moves)
+    page = paginate(request, proposal_moves(proposal=proposal))
     territories = proposal.figures.get("territories", [])
     chart = {
         "names": [t["name"] for t in territories],
@@ -370,8 +334,7 @@ def _decide(request: HttpRequest, pk: int, *, accept: bool) -> HttpResponse:
             proposals.proposal_reject(proposal=proposal, actor=request.user)
             messages.info(request, "Proposal rejected; nothing was changed.")
     except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
+        message_service_errors(request, error)
     return redirect("territories:proposal-detail", pk=proposal.pk)
 
 
@@ -395,7 +358,7 @@ proposal_reject.model = BalancingProposal  # type: ignore[attr-defined]
 @role_required(*READERS)
 def account_territories(request: HttpRequest, pk: int) -> HttpResponse:
     """An account's territory history, and (for admins) a move from a date."""
-    account = Account.objects.filter(pk=pk).first()
+    account = account_by_pk(pk)
     if account is None:
         raise Http404("No such account.")
     if request.method not in ("GET", "HEAD", "POST"):
@@ -413,7 +376,7 @@ def account_territories(request: HttpRequest, pk: int) -> HttpResponse:
                         note=data["note"],
                     )
                 except ValidationError as error:
-                    _form_errors(form, error)
+                    add_service_errors(form, error)
                 else:
                     if change.moved_count:
                         messages.success(request, f"{account.name} moved.")

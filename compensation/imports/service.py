@@ -23,6 +23,7 @@ from spm.crm.imports.validation import RowProblem
 from spm.crm.models import ImportStatus
 from spm.org.models import Person
 from spm.tasks import dispatch_on_commit
+from spm.tenancy.actors import acting_user
 
 from . import outcomes as rules
 from .assignments import AssignmentCheck, RowOutcome, check_assignments
@@ -71,7 +72,7 @@ def assignment_import_preview(*, content: bytes, file_name: str, sheet: str = ""
     """
     check = assignment_import_check(content=content, file_name=file_name, sheet=sheet)
     batch = AssignmentImport(
-        file_name=file_name[:255], sheet=check.sheet[:100], uploaded_by=_user(actor),
+        file_name=file_name[:255], sheet=check.sheet[:100], uploaded_by=acting_user(actor),
         status=ImportStatus.PREVIEWED if check.ok else ImportStatus.FAILED,
         content=content if check.ok else b"")
     _record(batch, check)
@@ -91,7 +92,7 @@ def assignment_import_request_apply(*, batch: AssignmentImport,
         return batch  # confirmed twice (a double click): one write is on its way
     batch.status = ImportStatus.APPLYING
     batch.save(update_fields=["status"])
-    user = _user(actor)
+    user = acting_user(actor)
     dispatch_on_commit(assignment_import_apply_task, tenant=batch.tenant_id, batch_id=batch.pk,
                        actor_id=user.pk if user is not None else None)
     return batch
@@ -135,7 +136,7 @@ def assignment_import_file(*, content: bytes, file_name: str, sheet: str = "",
     if written is None:
         return ImportOutcome(check)
     batch = AssignmentImport(file_name=file_name[:255], sheet=check.sheet[:100],
-                             uploaded_by=_user(actor), applied_at=timezone.now(),
+                             uploaded_by=acting_user(actor), applied_at=timezone.now(),
                              status=ImportStatus.APPLIED)
     _record(batch, check)
     _count(batch, written)
@@ -265,5 +266,3 @@ def _finish(batch: AssignmentImport, status: str) -> AssignmentImport:
     return batch
 
 
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None

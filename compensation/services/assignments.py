@@ -20,13 +20,14 @@ from compensation.models import (
     VersionStatus,
 )
 from spm.org.models import Period, PeriodKind, Person
+from spm.tenancy.actors import acting_user
 from spm.tenancy.history import record_author
 
 _FAR_FUTURE = pd.Timestamp("2999-12-31")
 
 
 def _stamp(obj: Any, actor: Any) -> Any:
-    record_author(obj, actor if getattr(actor, "is_authenticated", False) else None)
+    record_author(obj, acting_user(actor))
     return obj
 
 

@@ -41,6 +41,7 @@ from compensation.models import (
 )
 from spm.crm.models import Deal, DealStatus, Lead
 from spm.org.models import Period, PeriodKind, Team, TeamMembership
+from spm.tenancy.actors import acting_user
 from spm.tenancy.context import require_active_tenant
 from territories.models import Territory
 from territories.selectors import account_territory_owner_bulk
@@ -371,7 +372,7 @@ def credits_build(*, period: Period, actor: Any = None,
         return _build_update(current, deal_ids, issues)
     build = CreditBuild.objects.create(
         period=period, built_at=timezone.now(),
-        built_by=actor if getattr(actor, "is_authenticated", False) else None,
+        built_by=acting_user(actor),
         deal_count=int(credits["deal_id"].nunique()) if len(credits) else 0,
         credit_count=len(credits), issue_count=len(issues),
         issues=[asdict(i) for i in issues])

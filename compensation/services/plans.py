@@ -39,16 +39,13 @@ from compensation.plan_rows import (
     version_to_engine,
 )
 from compensation.selectors import component_rows_of
+from spm.tenancy.actors import acting_user
 from spm.tenancy.dating import ranges_overlap, span_text
 from spm.tenancy.history import record_author
 
 
-def _actor(user: Any) -> Any:
-    return user if getattr(user, "is_authenticated", False) else None
-
-
 def _stamp(obj: Any, actor: Any) -> Any:
-    record_author(obj, _actor(actor))
+    record_author(obj, acting_user(actor))
     return obj
 
 
@@ -188,7 +185,7 @@ def plan_version_publish(*, version: PlanVersion, actor: Any = None) -> PlanVers
     document = dump_plan(engine)
     version.status = VersionStatus.PUBLISHED
     version.published_at = timezone.now()
-    version.published_by = _actor(actor)
+    version.published_by = acting_user(actor)
     version.document = document
     version.fingerprint = hashlib.sha256(document.encode()).hexdigest()
     _stamp(version, actor).save()
@@ -289,8 +286,7 @@ def plan_version_import(*, document: EnginePlan, valid_from: datetime.date | Non
     for component in document.components:
         match = _library_match(component, existing)
         if match is None:
-            match = _create_component(component_from_engine(component),
-                                      _next_revision(component.code), actor)
+            match = component_create(component=component, actor=actor)
         chosen.append(match)
     taken = PlanVersion.objects.filter(plan=plan, number=document.version).exists()
     return plan_version_create(plan=plan, components=chosen, valid_from=valid_from,

@@ -39,11 +39,12 @@ from compensation.services.runs import (
     lock_months,
     run_failed,
 )
-from quotas.selectors import tenant_today
 from spm.crm.models import Deal
 from spm.org.models import Period, PeriodKind, PeriodStatus
+from spm.tenancy.actors import acting_user
 from spm.tenancy.context import require_active_tenant
 from spm.tenancy.models import Tenant
+from spm.tenancy.today import tenant_today
 
 logger = logging.getLogger(__name__)
 
@@ -299,7 +300,7 @@ def _record_failure(*, month: Period | None, error: BaseException,
     now = timezone.now()
     run = CalculationRun.objects.create(
         period=month, status=RunStatus.RUNNING, requested_at=now, started_at=now,
-        requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+        requested_by=acting_user(actor),
         scope=RunScope.PAYEES)
     run_failed(run=run, error=error, seconds=0.0)
     return run

@@ -64,6 +64,7 @@ from compensation.selectors import (
     severity_counts,
 )
 from spm.org.models import Period
+from spm.tenancy.actors import acting_user
 from spm.tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -210,7 +211,7 @@ def calculation_run(
     now = timezone.now()
     run = CalculationRun.objects.create(
         period=period, status=RunStatus.RUNNING, requested_at=now, started_at=now,
-        requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+        requested_by=acting_user(actor),
         scope=RunScope.FULL if payee_ids is None else RunScope.PAYEES,
     )
     started = time.perf_counter()

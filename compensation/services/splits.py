@@ -12,6 +12,7 @@ from django.db import transaction
 from compensation.models import DealSplit, DealSplitSet
 from spm.crm.models import Deal
 from spm.org.models import Person
+from spm.tenancy.actors import acting_user
 from spm.tenancy.history import record_author
 
 HUNDRED = Decimal(100)
@@ -30,7 +31,7 @@ def split_total_error(percents: Sequence[Decimal | None]) -> str | None:
 def deal_splits_set(*, deal: Deal, splits: Sequence[tuple[Person, Decimal]], reason: str = "",
                     actor: Any = None) -> DealSplitSet | None:
     """Replace the deal's splits; an empty list removes them (the owner is credited again)."""
-    history_user = actor if getattr(actor, "is_authenticated", False) else None
+    history_user = acting_user(actor)
     existing = DealSplitSet.objects.select_for_update().filter(deal=deal).first()
     if not splits:
         if existing is not None:

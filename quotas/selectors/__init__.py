@@ -14,7 +14,7 @@ from .attainment import (
     attainment_by_person,
     attainment_window,
 )
-from .common import MONEY_SUM, ZERO, ratio, tenant_today
+from .common import MONEY_SUM, ZERO, ratio
 from .letters import QuotaLetter, published_plans_of, quota_letter
 from .monthly import monthly_quotas
 from .teams import (
@@ -54,5 +54,4 @@ __all__ = [
     "team_attainment",
     "team_total",
     "team_view_teams",
-    "tenant_today",
 ]

@@ -20,11 +20,12 @@ from planning.capacity import from_cents, to_cents
 from planning.selectors import fiscal_year_bounds
 from spm.org.calendar import add_months
 from spm.org.models import Period, PeriodKind, Person, Team, TeamMembership
+from spm.tenancy.today import tenant_today
 
 from ..credits import CreditSource, credit_source
 from ..models import Quota
 from ..proration import Membership, Segment, pieces, placements, within
-from .common import ZERO, _sum, ratio, tenant_today
+from .common import ZERO, _sum, ratio
 from .monthly import _month_quota_rule, monthly_quotas
 
 

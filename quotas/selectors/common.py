@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import datetime
-import zoneinfo
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
-from spm.tenancy.context import require_active_tenant
-
 ZERO = Decimal("0")
 MONEY_SUM: DecimalField[Decimal, Decimal] = DecimalField(max_digits=18, decimal_places=2)
-
-
-def tenant_today() -> datetime.date:
-    tenant = require_active_tenant()
-    return datetime.datetime.now(tz=zoneinfo.ZoneInfo(tenant.timezone)).date()
 
 
 def ratio(part: Decimal, whole: Decimal) -> Decimal | None:

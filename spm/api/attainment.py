@@ -15,9 +15,10 @@ from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from quotas.selectors import Attainment, attainment_by_person, attainment_window, tenant_today
+from quotas.selectors import Attainment, attainment_by_person, attainment_window
 from spm.org.models import Period, PeriodKind, Person
 from spm.org.selectors import period_of_date
+from spm.tenancy.today import tenant_today
 
 from .filters import MAX_ID, NO_NUL
 from .views import FIELD_ERRORS, ApiPagination, ErrorSerializer, TenantApiViewSet

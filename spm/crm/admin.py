@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from spm.tenancy.admin_site import TenantInline, TenantModelAdmin, tenant_admin_site
 
 from .models import Account, Activity, Deal, DealStageHistory, Lead, Stage, StageMapping
+from .selectors import stages_in_order
+from .services import deal_change_stage
 
 
 @admin.register(Stage, site=tenant_admin_site)
@@ -55,6 +61,18 @@ class DealStageHistoryInline(TenantInline):
         return False
 
 
+class DealActionForm(ActionForm):
+    """The deal list's action bar, with the stage that "Move to stage" moves the deals to."""
+
+    # The choices are the active tenant's stages, read per request.
+    stage = forms.ModelChoiceField(queryset=None, required=False,
+                                   empty_label="stage…")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].queryset = stages_in_order()
+
+
 @admin.register(Deal, site=tenant_admin_site)
 class DealAdmin(TenantModelAdmin):
     list_display = ["external_id", "name", "account", "owner", "amount", "currency", "stage",
@@ -66,10 +84,34 @@ class DealAdmin(TenantModelAdmin):
     date_hierarchy = "close_date"
     show_full_result_count = False
     inlines = [DealStageHistoryInline]
+    action_form = DealActionForm
+    actions = ["move_to_stage"]
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         # A stage change must go through deal_change_stage so it lands in the history.
         return ["stage", "status"] if obj is not None else ["status"]
+
+    @admin.action(description="Move to stage")
+    def move_to_stage(self, request: HttpRequest, queryset: QuerySet[Deal]) -> None:
+        if not self.has_change_permission(request):
+            self.message_user(request, "Only admins move deals.", messages.ERROR)
+            return
+        raw = request.POST.get("stage", "")
+        stage = stages_in_order().filter(pk=raw).first() if raw.isdigit() else None
+        if stage is None:
+            self.message_user(request, "Choose the stage to move the deals to.", messages.ERROR)
+            return
+        moved = 0
+        for deal in queryset:
+            try:
+                changed = deal_change_stage(deal=deal, stage=stage, actor=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"{deal}: {' '.join(error.messages)}", messages.ERROR)
+                continue
+            if deal.stage_id != changed.stage_id:
+                moved += 1
+        self.message_user(request, f"{moved} deal(s) moved to {stage.name}; each move is in the "
+                                   "deal's stage history.", messages.SUCCESS)
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:

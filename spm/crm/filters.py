@@ -13,7 +13,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 
 from spm.org.models import Period, Person
-from spm.org.views import style_filter_form
+from spm.web import style_filter_form
 
 from .models import Account, Deal, DealStatus, DealType, Segment, Stage
 

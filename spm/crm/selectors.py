@@ -24,7 +24,7 @@ from django.db.models.functions import Coalesce
 from spm.org.selectors import visible_person_ids
 from spm.tenancy.models import Membership
 
-from .models import Account, Deal, DealStageHistory, DealStatus, Stage
+from .models import Account, Activity, Deal, DealStageHistory, DealStatus, Stage
 
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
 
@@ -48,6 +48,23 @@ def deal_with_history(*, deal_id: int) -> Deal:
         .prefetch_related(Prefetch("stage_history", queryset=history.order_by("changed_at", "pk")))
         .get(pk=deal_id)
     )
+
+
+def deal_visible_to(*, membership: Membership, deal_id: int, on: datetime.date) -> Deal | None:
+    """One deal with its history when the member may see it, else None: missing and not-yours
+    look the same."""
+    ids = visible_person_ids(membership=membership, on=on)
+    try:
+        deal = deal_with_history(deal_id=deal_id)
+    except Deal.DoesNotExist:
+        return None
+    return deal if ids is None or deal.owner_id in ids else None
+
+
+def deal_recent_activities(*, deal: Deal, limit: int) -> tuple[list[Activity], int]:
+    """The deal's newest `limit` activities and how many it has in all."""
+    activities = deal.activities.select_related("person").order_by("-at")
+    return list(activities[:limit]), activities.count()
 
 
 def bookings_by_owner(
@@ -123,6 +140,17 @@ def accounts_visible_to(*, membership: Membership, on: datetime.date) -> QuerySe
         deal_count=count_of(deals), open_deal_count=count_of(deals.filter(status=DealStatus.OPEN))
     )
     return accounts if ids is None else accounts.filter(Exists(deals))
+
+
+def account_visible_to(*, membership: Membership, account_id: int, on: datetime.date
+                       ) -> Account | None:
+    return (accounts_visible_to(membership=membership, on=on).select_related("owner")
+            .filter(pk=account_id).first())
+
+
+def account_deals_visible_to(*, membership: Membership, account: Account, on: datetime.date
+                             ) -> QuerySet[Deal]:
+    return deals_visible_to(membership=membership, on=on).filter(account=account)
 
 
 def deal_product_lines(*, deals: QuerySet[Deal]) -> list[str]:

@@ -29,8 +29,10 @@ from spm.org.bulk import (
     write_upsert,
 )
 from spm.org.models import Person
+from spm.tenancy.actors import acting_user
 from spm.tenancy.context import require_active_tenant
 from spm.tenancy.history import record_author
+from spm.tenancy.today import tenant_today
 
 from .models import (
     Account,
@@ -70,10 +72,6 @@ def _currency(value: Any) -> str:
     return code
 
 
-def _today() -> datetime.date:
-    return timezone.localdate()
-
-
 @transaction.atomic
 def deal_change_stage(
     *,
@@ -97,7 +95,7 @@ def deal_change_stage(
         from_stage_id=locked.stage_id,
         to_stage=stage,
         changed_at=at or timezone.now(),
-        changed_by=actor if getattr(actor, "is_authenticated", False) else None,
+        changed_by=acting_user(actor),
     )
     locked.stage = stage
     locked.status = stage.deal_status
@@ -134,7 +132,7 @@ def stages_create_defaults(*, actor: Any = None) -> list[Stage]:
     """
     if Stage.objects.exists():
         return []
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = acting_user(actor)
     created = []
     for order, (name, probability, category, is_won, is_lost) in enumerate(DEFAULT_STAGES, 1):
         stage = Stage(
@@ -160,7 +158,7 @@ def _deal_columns(currency: str) -> list[Column]:
         Column("amount", money(), required=True),
         Column("currency", _currency, default=currency),
         Column("forecast_category", choice(ForecastCategory)),
-        Column("created_date", day(), default=_today),
+        Column("created_date", day(), default=tenant_today),
         Column("close_date", day(), required=True),
         Column("product_line", text(100), default=""),
         Column("deal_type", choice(DealType), default=DealType.NEW),
@@ -224,7 +222,7 @@ def deals_upsert(
         Deal, plan, key="external_id", update_fields=update_fields, batch_size=batch_size
     )
     ids.update((str(rows[index]["external_id"]).strip(), pk) for index, pk in plan.unchanged)
-    changed_by_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+    changed_by_id = getattr(acting_user(actor), "pk", None)
     insert_columns(
         DealStageHistory,
         {
@@ -353,7 +351,7 @@ def stage_mappings_set(
     history with `actor`. Raises ValidationError for an empty value or another tenant's stage.
     """
     tenant = require_active_tenant()
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = acting_user(actor)
     saved: list[StageMapping] = []
     for source_value, stage in mappings:
         value = str(source_value).strip()[:100]

@@ -13,15 +13,15 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from spm.org.selectors import people_visible_to, visible_person_ids
-from spm.org.views import (
+from spm.org.selectors import people_visible_to
+from spm.tenancy.today import tenant_today
+from spm.web import (
     detail_only_get,
     page_query,
     paginate,
     report_ignored_filters,
     sort_links,
     sort_order,
-    tenant_today,
 )
 
 from .filters import AccountFilter, DealFilter
@@ -29,12 +29,15 @@ from .models import Account, Deal
 from .selectors import (
     CurrencyTotal,
     account_countries,
+    account_deals_visible_to,
     account_industries,
+    account_visible_to,
     accounts_visible_to,
     deal_amount_totals,
     deal_product_lines,
+    deal_recent_activities,
     deal_stage_steps,
-    deal_with_history,
+    deal_visible_to,
     deals_visible_to,
 )
 
@@ -110,24 +113,20 @@ def deal_list(request: HttpRequest) -> HttpResponse:
 
 def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     today = tenant_today(request.tenant)
-    ids = visible_person_ids(membership=request.membership, on=today)
-    try:
-        deal = deal_with_history(deal_id=pk)
-    except Deal.DoesNotExist:
-        raise Http404("No such deal.") from None
-    if ids is not None and deal.owner_id not in ids:
+    deal = deal_visible_to(membership=request.membership, deal_id=pk, on=today)
+    if deal is None:
         raise Http404("No such deal.")
     if (refused := detail_only_get(request)) is not None:
         return refused
-    activities = deal.activities.select_related("person").order_by("-at")
+    activities, activity_count = deal_recent_activities(deal=deal, limit=RECENT_ACTIVITIES)
     return render(
         request,
         "crm/deal_detail.html",
         {
             "deal": deal,
             "steps": deal_stage_steps(deal=deal, now=timezone.now()),
-            "activities": list(activities[:RECENT_ACTIVITIES]),
-            "activity_count": activities.count(),
+            "activities": activities,
+            "activity_count": activity_count,
         },
     )
 
@@ -163,13 +162,12 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     today = tenant_today(request.tenant)
-    account = (accounts_visible_to(membership=request.membership, on=today)
-               .select_related("owner").filter(pk=pk).first())
+    account = account_visible_to(membership=request.membership, account_id=pk, on=today)
     if account is None:
         raise Http404("No such account.")
     if (refused := detail_only_get(request)) is not None:
         return refused
-    deals = deals_visible_to(membership=request.membership, on=today).filter(account=account)
+    deals = account_deals_visible_to(membership=request.membership, account=account, on=today)
     sort, order = sort_order(request.GET.get("sort"), allowed=DEAL_SORTS, default="-close")
     totals = _totals_context(
         deal_amount_totals(deals=deals, currency=request.tenant.currency), request.tenant.currency

@@ -10,7 +10,7 @@ import io
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from spm.tenancy.models import Role
@@ -21,8 +21,10 @@ from .imports.export import write_error_report
 from .imports.fields import KINDS, Kind
 from .imports.options import ImportOptions
 from .imports.reading import ImportFileError
+from .imports.selectors import import_batch_by_pk, recent_import_batches
 from .imports.service import import_preview, import_recheck, import_request_apply
-from .models import ImportBatch, ImportStatus, Stage
+from .models import ImportBatch, ImportStatus
+from .selectors import stages_in_order
 from .services import stage_mappings_set
 
 ERRORS_ON_PAGE = 1000
@@ -39,15 +41,16 @@ def _kind(name: str) -> Kind:
 
 def _batch(batch_id: int) -> ImportBatch:
     # The scoped manager: another tenant's batch is as absent as one that never existed.
-    return get_object_or_404(ImportBatch.objects.select_related("uploaded_by"), pk=batch_id)
+    batch = import_batch_by_pk(batch_id)
+    if batch is None:
+        raise Http404("No such import.")
+    return batch
 
 
 @require_safe
 @role_required(Role.ADMIN)
 def import_index(request: HttpRequest) -> HttpResponse:
-    batches = ImportBatch.objects.select_related("uploaded_by").defer(
-        "content", "error_report", "preview"
-    )[:RECENT_BATCHES]
+    batches = recent_import_batches(limit=RECENT_BATCHES)
     return render(request, "crm/import/index.html", {"kinds": KINDS.values(), "batches": batches})
 
 
@@ -104,7 +107,7 @@ def import_batch(request: HttpRequest, batch_id: int) -> HttpResponse:
         "refresh_seconds": REFRESH_SECONDS,
         "can_recheck": can_recheck,
         "unknown_stages": unknown_stages,
-        "stages": list(Stage.objects.order_by("order", "name")) if unknown_stages else [],
+        "stages": list(stages_in_order()) if unknown_stages else [],
         "offer_create_accounts": can_recheck
         and batch.preview.get("unknown_account_rows", 0) > 0
         and not batch.options.get("create_accounts"),

@@ -20,9 +20,9 @@ from spm.crm.services import stages_create_defaults
 from spm.org.models import Period
 from spm.org.selectors import periods_holding_data
 from spm.org.services import periods_delete_all, periods_generate_around
-from spm.org.views import tenant_today
 from spm.tenancy.context import require_active_tenant
 from spm.tenancy.models import Tenant
+from spm.tenancy.today import tenant_today
 
 logger = logging.getLogger(__name__)
 

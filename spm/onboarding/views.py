@@ -11,9 +11,10 @@ from django.views.decorators.http import require_http_methods
 
 from spm.crm.selectors import stages_in_order
 from spm.org.selectors import periods_holding_data
-from spm.org.views import tenant_today
 from spm.tenancy.models import Role
 from spm.tenancy.permissions import role_required
+from spm.tenancy.today import tenant_today
+from spm.web import add_service_errors
 
 from .forms import SetupForm
 from .selectors import fiscal_years_present, history_years_present
@@ -40,7 +41,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         try:
             prepared = tenant_setup(tenant=tenant, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Workspace settings saved. {prepared.summary}")
             return redirect("tenant-home")

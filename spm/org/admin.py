@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from spm.tenancy.admin_site import (
+    ServiceSaveMixin,
     TenantInline,
     TenantModelAdmin,
     TenantModelForm,
@@ -14,7 +15,7 @@ from spm.tenancy.admin_site import (
 )
 
 from .models import Period, PeriodStatus, Person, Team, TeamMembership, TitleRoleRule
-from .services import period_set_status, team_create, team_move
+from .services import period_set_status, person_assign_team, team_create, team_move
 
 
 class TeamMembershipInline(TenantInline):
@@ -78,11 +79,19 @@ class TeamAdmin(TenantModelAdmin):
 
 
 @admin.register(TeamMembership, site=tenant_admin_site)
-class TeamMembershipAdmin(TenantModelAdmin):
+class TeamMembershipAdmin(ServiceSaveMixin, TenantModelAdmin):
     list_display = ["person", "team", "valid_from", "valid_to"]
     list_filter = ["team"]
     search_fields = ["person__name", "team__name"]
     autocomplete_fields = ["person", "team"]
+
+    def service_save(self, request: HttpRequest, obj: TeamMembership, form,
+                     change: bool) -> TeamMembership | None:
+        # A new open-ended membership is a move: the service closes the one open then. A
+        # membership with an end date, or a change of dates, is kept as typed.
+        if change or obj.valid_to is not None:
+            return None
+        return person_assign_team(person=obj.person, team=obj.team, valid_from=obj.valid_from)
 
 
 @admin.register(Period, site=tenant_admin_site)

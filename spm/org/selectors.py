@@ -264,3 +264,15 @@ def person_team_history(*, person: Person) -> QuerySet[TeamMembership]:
         .select_related("team", "team__manager")
         .order_by("-valid_from")
     )
+
+
+def person_visible(*, pk: int, visible_ids: set[int] | None) -> Person | None:
+    """The person `pk` when `visible_ids` (from visible_person_ids; None is everyone) holds them,
+    else None: missing and not-yours look the same."""
+    if visible_ids is not None and pk not in visible_ids:
+        return None
+    return Person.objects.filter(pk=pk).first()
+
+
+def teams_led_by(*, person: Person) -> QuerySet[Team]:
+    return Team.objects.filter(manager=person).order_by("path")

@@ -15,7 +15,8 @@ def periods_roll(*, tenant: Tenant) -> int:
     the day a fiscal year starts, the year after it is already there to plan in. Existing periods
     are kept as they are, so reruns change nothing.
     """
+    from spm.tenancy.today import tenant_today
+
     from .services import periods_generate_around
-    from .views import tenant_today
 
     return len(periods_generate_around(today=tenant_today(tenant)))

@@ -24,13 +24,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.views import LogoutView, redirect_to_login
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db import models, router
+from django.db import models, router, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
+
+from spm.web import add_service_errors
 
 from .context import require_active_tenant
 from .models import TenantModel
@@ -331,6 +333,65 @@ class TenantModelAdmin(_TenantScopedOptions, SimpleHistoryAdmin):
             return field.to_python(value)
         except ValidationError as exc:
             raise Http404("No such record.") from exc
+
+
+class _TrialRun(Exception):
+    """Rolls back a service's trial run made while the admin form is validated."""
+
+
+class ServiceSaveMixin:
+    """For a TenantModelAdmin whose save is a business operation: `service_save` calls the service.
+
+    The admin validates its form and then saves with no way back to the form, so the service is
+    tried once during validation in a savepoint that is always rolled back: a ValidationError it
+    raises lands on the form (on the fields it names) and nothing is written. `save_model` then
+    calls it for real. `service_save` returns None to keep the model's own save, for a change no
+    service covers.
+    """
+
+    def service_save(
+        self, request: HttpRequest, obj: models.Model, form: forms.ModelForm, change: bool
+    ) -> models.Model | None:
+        raise NotImplementedError
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False,
+                 **kwargs: Any) -> type[forms.ModelForm]:
+        form_class = super().get_form(request, obj, change, **kwargs)  # type: ignore[misc]
+        model_admin = self
+
+        class ServiceForm(form_class):  # type: ignore[misc, valid-type]
+            def _post_clean(self) -> None:
+                super()._post_clean()
+                if self._errors:
+                    return
+                instance = self.instance
+                # A service that saves the instance it is given leaves a key behind that the
+                # rollback took back; the real call must find the instance as the form left it.
+                state = (instance.pk, instance._state.adding, instance._state.db)
+                try:
+                    with transaction.atomic():
+                        model_admin.service_save(request, instance, self, change)
+                        raise _TrialRun
+                except _TrialRun:
+                    pass
+                except ValidationError as error:
+                    add_service_errors(self, error)
+                finally:
+                    instance.pk, instance._state.adding, instance._state.db = state
+
+        ServiceForm.__name__ = form_class.__name__
+        return ServiceForm
+
+    def save_model(self, request: HttpRequest, obj: models.Model, form: forms.ModelForm,
+                   change: bool) -> None:
+        saved = self.service_save(request, obj, form, change)
+        if saved is None:
+            super().save_model(request, obj, form, change)  # type: ignore[misc]
+        elif saved is not obj:
+            # The admin goes on with `obj` (inlines, the log, the redirect): give it the row.
+            obj.pk = saved.pk
+            obj._state.adding = False
+            obj._state.db = saved._state.db
 
 
 class TenantInlineMixin(_TenantScopedOptions):

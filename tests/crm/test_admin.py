@@ -57,3 +57,24 @@ def test_a_deal_added_in_the_admin_starts_its_history(tenant_a, admin_a, admin_c
         first = DealStageHistory.objects.get(deal=deal)
         assert (first.from_stage, first.to_stage, first.changed_by) == (None, stage, admin_a)
         assert first.changed_at == deal.updated_at
+
+
+def test_deals_moved_with_the_admin_action_get_a_stage_history_row_each(
+    tenant_a, admin_a, admin_client
+):
+    with tenant_context(tenant_a):
+        discovery, won = StageFactory(name="Discovery"), StageFactory(name="Won", is_won=True)
+        deals = [DealFactory(stage=discovery), DealFactory(stage=discovery)]
+
+    response = admin_client.post(tenant_reverse(tenant_a, "tenant_admin:crm_deal_changelist"), {
+        "action": "move_to_stage", "stage": won.pk, "index": 0,
+        "_selected_action": [d.pk for d in deals],
+    })
+
+    assert response.status_code == 302
+    with tenant_context(tenant_a):
+        for deal in deals:
+            deal.refresh_from_db()
+            assert deal.stage == won
+            row = DealStageHistory.objects.get(deal=deal)
+            assert (row.from_stage, row.to_stage, row.changed_by) == (discovery, won, admin_a)

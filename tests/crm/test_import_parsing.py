@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from spm.crm.imports import cleaning
-from spm.crm.imports.export import csv_safe, write_error_report
+from spm.crm.imports.export import write_error_report
 from spm.crm.imports.fields import DEALS, KINDS, match_headers
 from spm.crm.imports.reading import ImportFileError, read_table
+from spm.web import csv_safe
 
 SALESFORCE_OPPORTUNITY_EXPORT = [
     "Opportunity ID", "Opportunity Name", "Account ID", "Amount", "Close Date", "Stage",

@@ -20,9 +20,9 @@ from quotas.services import quota_allocate, quota_plan_apply, quota_plan_create
 from spm.org.calendar import fiscal_year_of
 from spm.org.models import Period, PeriodKind, Person
 from spm.org.services import periods_generate
-from spm.org.views import tenant_today
 from spm.tenancy.context import tenant_context
 from spm.tenancy.models import Role
+from spm.tenancy.today import tenant_today
 from spm.tenancy.urls import tenant_reverse
 from tests.factories import PASSWORD, AccountFactory, DealFactory, StageFactory
 from tests.org.test_views import SalesOrg, build_sales_org

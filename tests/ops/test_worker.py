@@ -150,8 +150,8 @@ def test_a_deal_won_through_the_api_reaches_the_statement_through_a_real_worker(
 
     from compensation.models import CalculationRun, LineItem, RecomputeRequest, RunScope
     from compensation.services.recompute import recompute_open_months
-    from quotas.selectors import tenant_today
     from spm.tenancy.models import ApiKey
+    from spm.tenancy.today import tenant_today
     from tests.compensation.runs_world import build_world
     from tests.factories import AccountFactory, StageFactory
 

@@ -32,6 +32,7 @@ from compensation.plan_documents import PlanDocumentError, load_plan
 from spm.crm.imports import cleaning
 from spm.crm.imports.cleaning import Cleaned
 from spm.crm.imports.reading import ImportFileError, Table, read_table
+from spm.web import neutralise
 
 
 class Column(NamedTuple):
@@ -84,7 +85,6 @@ CENTS_NAME = {"amount": "amount_cents", "margin": "margin_cents",
               "quota_margin": "quota_margin_cents", "target_incentive": "target_incentive_cents"}
 OUT_MONEY = ("basis", "cumulative", "quota", "amount_cents", "rounding_carry_cents",
              "capped_cents")
-_PLAIN_NUMBER = re.compile(r"-\d+(?:\.\d+)?")
 YES_NO = {cleaning.normal_key(label): value
           for labels, value in ((("true", "yes", "y", "t", "1"), True),
                                 (("false", "no", "n", "f", "0"), False))
@@ -407,18 +407,6 @@ def lines_for_csv(lines: pd.DataFrame) -> pd.DataFrame:
         out[column] = [None if pd.isna(v) else f"{Decimal(int(v)).scaleb(-2):.2f}"
                        for v in values]
     return out.rename(columns={c: c.removesuffix("_cents") for c in OUT_MONEY})
-
-
-def neutralise(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe.
-
-    A plain number such as "-1234.50" runs nothing, and quoting it would turn a reversal's
-    amount into text that sums to zero.
-    """
-    if (isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r")
-            and not _PLAIN_NUMBER.fullmatch(value)):
-        return "'" + value
-    return value
 
 
 class Command(BaseCommand):

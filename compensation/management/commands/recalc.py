@@ -13,9 +13,9 @@ from compensation.services.recompute import open_months, period_recompute
 from compensation.services.runs import PeriodLockedError
 from spm.org.calendar import fiscal_year_of
 from spm.org.models import Period, PeriodKind
-from spm.org.views import tenant_today
 from spm.tenancy.context import tenant_context
 from spm.tenancy.models import Tenant
+from spm.tenancy.today import tenant_today
 
 KEY_FORMATS = "a month such as 2026-03, a quarter FY2026-Q1 or a year FY2026"
 

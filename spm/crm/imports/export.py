@@ -7,15 +7,9 @@ import csv
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
-# OWASP's list: a leading =, +, -, @, tab or carriage return makes Excel and LibreOffice evaluate
-# the cell (DDE, HYPERLINK, ...).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+from spm.csv_cells import csv_safe
+
 REPORT_COLUMNS = ("row", "column", "reason", "value")
-
-
-def csv_safe(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def write_error_report(out: IO[str], errors: Iterable[Mapping[str, Any]]) -> None:

@@ -5,7 +5,6 @@ reporting lines, and seller roles read from job titles."""
 from __future__ import annotations
 
 import datetime
-import zoneinfo
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -14,11 +13,14 @@ from spm.org.models import Person
 from spm.org.selectors import placements_of
 from spm.org.services import reporting_cycle
 from spm.org.titles import role_for_title, title_rules
+from spm.tenancy.today import tenant_today
 
 from . import cleaning
 from .references import PeopleIndex, resolve_each, shown
 
 if TYPE_CHECKING:
+    from spm.tenancy.models import Tenant
+
     from .validation import ImportCheck, Sheet
 
 NAME_MAX = 200
@@ -205,8 +207,6 @@ def _derive_roles(sheet: Sheet, employee_ids: pd.Series) -> None:
     role.set(derive, derived)
 
 
-def effective_day(tenant_timezone: str, chosen: datetime.date | None) -> datetime.date:
+def effective_day(tenant: Tenant, chosen: datetime.date | None) -> datetime.date:
     """The day team changes take effect: the one chosen on upload, else the tenant's today."""
-    if chosen is not None:
-        return chosen
-    return datetime.datetime.now(tz=zoneinfo.ZoneInfo(tenant_timezone)).date()
+    return chosen if chosen is not None else tenant_today(tenant)

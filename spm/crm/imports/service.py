@@ -16,6 +16,7 @@ from spm.crm.services import RowsInvalid, UpsertResult, accounts_upsert
 from spm.crm.upserts import upsert_for
 from spm.org.services import people_place_under_managers
 from spm.tasks import dispatch_on_commit
+from spm.tenancy.actors import acting_user
 
 from .fields import KINDS
 from .options import ImportOptions
@@ -90,7 +91,7 @@ def import_preview(
         kind=kind,
         file_name=file_name[:255],
         sheet=check.sheet[:100],
-        uploaded_by=_user(actor),
+        uploaded_by=acting_user(actor),
         options=options.as_json(),
     )
     _preview_into(batch, check, content, actor)
@@ -152,7 +153,7 @@ def import_request_apply(*, batch: ImportBatch, actor: Any = None) -> ImportBatc
         return batch  # confirmed twice (a double click): one write is on its way
     batch.status = ImportStatus.APPLYING
     batch.save(update_fields=["status"])
-    user = _user(actor)
+    user = acting_user(actor)
     dispatch_on_commit(
         import_apply_task, tenant=batch.tenant_id, batch_id=batch.pk,
         actor_id=user.pk if user is not None else None,
@@ -220,7 +221,7 @@ def import_file(
         kind=kind,
         file_name=file_name[:255],
         sheet=check.sheet[:100],
-        uploaded_by=_user(actor),
+        uploaded_by=acting_user(actor),
         options=options.as_json(),
         created_count=result.created,
         updated_count=result.updated,
@@ -396,5 +397,3 @@ def _counts(result: ImportResult) -> dict[str, int]:
     return counts
 
 
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None

@@ -173,7 +173,7 @@ def check_table(
         )
 
     if kind.name == "people":
-        check.effective_date = roster.effective_day(tenant.timezone, options.effective_date)
+        check.effective_date = roster.effective_day(tenant, options.effective_date)
         roster.derive_name(sheet)
     for spec in kind.fields:
         if spec.name in sheet.raw and spec.kind not in CONTEXTUAL:

@@ -7,11 +7,11 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.utils import timezone
 
 from spm.demo.generate import DemoSpec
 from spm.demo.steps import STEPS, DemoContext, ensure_tenant, ensure_users, run_steps
 from spm.tenancy.context import tenant_context
+from spm.tenancy.today import tenant_today
 
 DEFAULT_PASSWORD = "spm-demo-password"  # noqa: S105 - printed on purpose: it is demo data
 
@@ -61,7 +61,7 @@ class Command(BaseCommand):
             reps=options["reps"],
             years=options["years"],
             deals=options["deals"],
-            as_of=options["as_of"] or timezone.localdate(),
+            as_of=options["as_of"] or tenant_today(tenant),
             fiscal_year_start_month=tenant.fiscal_year_start_month,
             seed=options["seed"],
         )
