@@ -13,7 +13,6 @@ What a run reads is in `compensation.run_inputs`, how its frames become rows in
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import logging
 import time
@@ -401,12 +400,6 @@ def _execute(*, run: CalculationRun, tenant: Tenant, period: Period,
     run.save()
 
 
-def run_duration(run: CalculationRun) -> datetime.timedelta | None:
-    if run.started_at is None or run.finished_at is None:
-        return None
-    return run.finished_at - run.started_at
-
-
 __all__ = [
     "DRAW_TYPES",
     "LOCK_TIMEOUT",
@@ -423,7 +416,6 @@ __all__ = [
     "lock_months",
     "months_of",
     "result_table",
-    "run_duration",
     "run_failed",
     "run_inputs",
 ]
