@@ -15,18 +15,18 @@ def _months() -> Any:
 
 
 class AdjustmentForm(forms.Form):
-    payee = forms.ModelChoiceField(queryset=Person.objects.none())
-    period = forms.ModelChoiceField(queryset=Period.objects.none(), label="Month",
+    payee = forms.ModelChoiceField(queryset=None)
+    period = forms.ModelChoiceField(queryset=None, label="Month",
                                     help_text="A locked month takes no adjustment.")
     amount = forms.DecimalField(max_digits=16, decimal_places=2,
                                 help_text="Positive pays more, negative takes back.")
-    reason_code = forms.ModelChoiceField(queryset=AdjustmentReason.objects.none(),
+    reason_code = forms.ModelChoiceField(queryset=None,
                                          label="Reason")
     comment = forms.CharField(required=False, max_length=400,
                               widget=forms.Textarea(attrs={"rows": 2}),
                               help_text="Shown on the statement after the reason.")
     repeat_until = forms.ModelChoiceField(
-        queryset=Period.objects.none(), required=False, label="Repeat monthly until",
+        queryset=None, required=False, label="Repeat monthly until",
         help_text="Leave empty for a one-time adjustment; otherwise one adjustment is entered "
                   "for each month through this one, each approved on its own.")
 
@@ -43,8 +43,8 @@ class RejectForm(forms.Form):
 
 
 class HoldForm(forms.Form):
-    payee = forms.ModelChoiceField(queryset=Person.objects.none())
-    period = forms.ModelChoiceField(queryset=Period.objects.none(), label="Month")
+    payee = forms.ModelChoiceField(queryset=None)
+    period = forms.ModelChoiceField(queryset=None, label="Month")
     reason = forms.CharField(max_length=500, help_text="The payee reads this on their statement.")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
