@@ -44,10 +44,10 @@ def held_line_ids(lines: Iterable[LineItem], holds: Iterable[Hold]) -> dict[int,
             whole.setdefault((hold.payee_id, hold.period_id), hold)
     held: dict[int, Hold] = {}
     for line in lines:
-        hold = whole.get((line.payee_id, line.period_id)) or by_key.get((line.payee_id,
-                                                                         _key(line)))
-        if hold is not None:
-            held[line.pk] = hold
+        found = whole.get((line.payee_id, line.period_id)) or by_key.get((line.payee_id,
+                                                                          _key(line)))
+        if found is not None:
+            held[line.pk] = found
     return held
 
 

@@ -78,6 +78,7 @@ def test_a_pending_or_rejected_adjustment_never_pays(ops):
         assert first.status == AdjustmentStatus.PENDING
 
 
+@pytest.mark.smoke
 def test_nobody_approves_their_own_adjustment_and_nothing_changes(ops):
     with tenant_context(ops.tenant):
         [adjustment] = _enter(ops)

@@ -58,6 +58,7 @@ def _detail(ops, dispute):
 # -- services --------------------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_a_rep_opens_a_dispute_and_their_manager_and_finance_are_told_in_app_and_by_mail(
         ops, django_capture_on_commit_callbacks):
     with tenant_context(ops.tenant), django_capture_on_commit_callbacks(execute=True):
