@@ -19,7 +19,7 @@ from django.utils import timezone
 from compensation.models import Adjustment, AdjustmentReason, AdjustmentStatus, Hold, LineItem
 from compensation.services.notifications import notify_roles
 from spm.crm.models import Deal
-from spm.org.models import Period, PeriodKind, Person
+from spm.org.models import Period, PeriodKind, PeriodStatus, Person
 from spm.tenancy.actors import acting_user
 from spm.tenancy.history import record_author
 from spm.tenancy.models import Role
@@ -74,7 +74,7 @@ def adjustment_create(*, payee: Person, period: Period, amount: Decimal,
     months = _months_between(period, repeat_until)
     # Lock the months so a period cannot be locked while we write into it.
     locked = Period.objects.select_for_update().filter(pk__in=[m.pk for m in months],
-                                                       status="locked").first()
+                                                       status=PeriodStatus.LOCKED).first()
     if locked is not None:
         raise _locked_error(locked, "period" if locked.pk == period.pk else "repeat_until")
     created: list[Adjustment] = []
