@@ -640,3 +640,6 @@ class MboScoreAdmin(TenantModelAdmin):
         if kept:
             self.message_user(request, f"{len(kept)} score(s) in locked periods were kept; "
                                        "their pay is final.", messages.WARNING)
+
+
+from . import admin_ops  # noqa: E402, F401  (registers the operations settings)

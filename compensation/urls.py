@@ -3,7 +3,7 @@ assignment import."""
 
 from django.urls import path
 
-from . import views, views_import
+from . import views, views_import, views_ops
 
 app_name = "compensation"
 
@@ -13,6 +13,18 @@ urlpatterns = [
          name="statement"),
     path("statements/<int:person_id>/<int:period_id>/csv/", views.statement_csv,
          name="statement-csv"),
+    path("statements/<int:person_id>/<int:period_id>/dispute/", views_ops.dispute_new,
+         name="dispute-new"),
+    path("adjustments/", views_ops.adjustment_list, name="adjustment-list"),
+    path("adjustments/<int:adjustment_id>/decide/", views_ops.adjustment_decide,
+         name="adjustment-decide"),
+    path("holds/", views_ops.hold_list, name="hold-list"),
+    path("holds/line/<int:line_id>/", views_ops.hold_line, name="hold-line"),
+    path("holds/<int:hold_id>/release/", views_ops.hold_release_view, name="hold-release"),
+    path("disputes/", views_ops.dispute_list, name="dispute-list"),
+    path("disputes/<int:dispute_id>/", views_ops.dispute_detail, name="dispute-detail"),
+    path("notifications/", views_ops.notification_list, name="notification-list"),
+    path("notifications/badge/", views_ops.notification_badge, name="notification-badge"),
     path("runs/", views.run_list, name="run-list"),
     path("runs/recalculate/", views.run_recalculate, name="run-recalculate"),
     path("runs/<int:run_id>/", views.run_detail, name="run-detail"),

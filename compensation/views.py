@@ -26,6 +26,7 @@ from compensation.forms import MboScoreForm
 from compensation.models import CalculationRun, RunStatus
 from compensation.run_review import MAX_ISSUES_KEPT, run_review
 from compensation.tasks import enqueue_recompute
+from compensation.views_ops import statement_operations
 from compensation.visibility import (
     may_score,
     payee_ids_visible_to,
@@ -97,7 +98,7 @@ def statement_detail(request: HttpRequest, person_id: int, period_id: int) -> Ht
     months = [p for p in statements.periods_with_results() if p.kind == PeriodKind.MONTH]
     return render(request, "compensation/statement_detail.html", {
         "statement": statement, "person": person, "period": period, "projection": projection,
-        "periods": months,
+        "periods": months, **statement_operations(request, person, period, statement),
     })
 
 

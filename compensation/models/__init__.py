@@ -43,6 +43,13 @@ from .crediting import (
     DealSplitSet,
     ExchangeRate,
 )
+from .operations import (
+    AdjustmentReason,
+    DisputeMessage,
+    DisputePolicy,
+    Hold,
+    Notification,
+)
 from .pay import (
     Adjustment,
     AdjustmentStatus,
@@ -79,12 +86,15 @@ __all__ = [
     "CADENCES", "CAP_SPANS", "CLAWBACK_METHODS", "CODE", "EVALUATIONS", "EXACT", "KINDS",
     "MBO_SCORE_LIMIT", "MEASURES", "METHODS", "MONEY", "NON_NEGATIVE", "PERIOD_KEY",
     "RESULT_STATUSES", "TIER_BASES",
-    "Adjustment", "AdjustmentStatus", "AssignmentImport", "AssignmentPeriod", "CalculationRun",
+    "Adjustment", "AdjustmentReason", "AdjustmentStatus", "AssignmentImport",
+    "AssignmentPeriod", "CalculationRun",
     "CancellationKind", "CompPlan", "Component", "ComponentCap", "ComponentCurvePoint",
     "ComponentMilestone", "ComponentTier", "Credit", "CreditBuild", "CreditDateField",
     "CreditKind", "CreditRole", "CreditRule", "CreditTarget", "DealCancellation", "DealSplit",
-    "DealSplitSet", "Dispute", "DisputeStatus", "DrawBalance", "ExchangeRate", "LineItem",
-    "MboScore", "MboScoreLockedError", "PayeePeriodResult", "Payout", "PayoutStatus",
+    "DealSplitSet", "Dispute", "DisputeMessage", "DisputePolicy", "DisputeStatus", "DrawBalance",
+    "ExchangeRate", "Hold", "LineItem",
+    "MboScore", "MboScoreLockedError", "Notification", "PayeePeriodResult", "Payout",
+    "PayoutStatus",
     "PlanAssignment", "PlanLockedError", "PlanVersion", "PlanVersionComponent",
     "RecomputeRequest", "RunScope", "RunStatus", "VersionStatus", "window_label",
 ]

@@ -27,11 +27,21 @@ class Adjustment(TenantModel):
     payee = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(**MONEY)
+    # The text the statement shows (the reason code's label and the comment): the engine copies
+    # it onto the adjustment's line.
     reason = models.CharField(max_length=500)
+    reason_code = models.ForeignKey("compensation.AdjustmentReason", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    comment = models.TextField(blank=True)
+    # A recurring adjustment is one row per month, all pointing at the first: each month is
+    # approved, shown and held like any other, and stopping the series is rejecting the rest.
+    series = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="repeats")
     deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+", db_index=False)
     status = models.CharField(max_length=16, choices=AdjustmentStatus.choices,
                               default=AdjustmentStatus.PENDING)
+    rejection_reason = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -101,6 +111,9 @@ class Dispute(TenantModel):
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
     resolved_at = models.DateTimeField(null=True, blank=True)
+    adjustment = models.ForeignKey(Adjustment, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+",
+                                   help_text="The adjustment that resolved it, if any.")
 
     history = TenantHistoricalRecords()
 

@@ -1,5 +1,12 @@
 """Writes and business operations of compensation: plan versioning, assignments, crediting."""
 
+from .adjustments import (
+    adjustment_approve,
+    adjustment_create,
+    adjustment_reject,
+    hold_place,
+    hold_release,
+)
 from .assignments import (
     assignment_change,
     assignment_create,
@@ -7,6 +14,13 @@ from .assignments import (
     assignment_periods_refresh,
 )
 from .crediting import CreditIssue, credits_build
+from .disputes import (
+    dispute_comment,
+    dispute_move,
+    dispute_open,
+    dispute_reject,
+    dispute_resolve,
+)
 from .plans import (
     component_create,
     component_revise,
@@ -22,6 +36,9 @@ from .splits import deal_splits_set
 
 __all__ = [
     "CreditIssue",
+    "adjustment_approve",
+    "adjustment_create",
+    "adjustment_reject",
     "assignment_change",
     "assignment_create",
     "assignment_end",
@@ -30,6 +47,13 @@ __all__ = [
     "component_revise",
     "credits_build",
     "deal_splits_set",
+    "dispute_comment",
+    "dispute_move",
+    "dispute_open",
+    "dispute_reject",
+    "dispute_resolve",
+    "hold_place",
+    "hold_release",
     "plan_create",
     "plan_version_create",
     "plan_version_errors",
