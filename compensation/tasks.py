@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 # The task sent for a change waits this long, so the changes of one burst (an API client saving
 # deals one by one) reach it together; later ones join the task already on its way.
-COALESCE_SECONDS = getattr(settings, "RECOMPUTE_COALESCE_SECONDS", 0.2)
+COALESCE_SECONDS = getattr(settings, "RECOMPUTE_COALESCE_SECONDS", 0.1)
 # How long a sent task counts as on its way: past this it is presumed lost and the next change
 # sends another (the requests themselves wait in the database, so nothing is lost either way).
 _PENDING_TTL = 120

@@ -146,7 +146,7 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 # The queue the recompute after a change goes to (default: Celery's default queue), and how long
 # it waits so that a burst of changes is applied together.
 RECOMPUTE_QUEUE = os.environ.get("RECOMPUTE_QUEUE") or None
-RECOMPUTE_COALESCE_SECONDS = float(os.environ.get("RECOMPUTE_COALESCE_SECONDS", "0.2"))
+RECOMPUTE_COALESCE_SECONDS = float(os.environ.get("RECOMPUTE_COALESCE_SECONDS", "0.1"))
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
