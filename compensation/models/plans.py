@@ -308,7 +308,10 @@ class ComponentTier(_ComponentPart):
         indexes = [models.Index(fields=["tenant", "component", "lower"])]
 
     def __str__(self) -> str:
-        return f"{self.lower} to {self.upper if self.upper is not None else 'open'}"
+        def plain(value: Any) -> str:
+            text = format(value.normalize(), "f") if value is not None else "open"
+            return text.rstrip("0").rstrip(".") if "." in text else text
+        return f"{plain(self.lower)} to {plain(self.upper)}"
 
 
 class ComponentCurvePoint(_ComponentPart):
