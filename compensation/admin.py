@@ -10,6 +10,7 @@ open read-only.
 from __future__ import annotations
 
 import copy
+import csv
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 
 from compensation.engine.plans import PlanVersion as EnginePlan
@@ -30,6 +31,7 @@ from spm.tenancy.admin_site import (
     TenantModelForm,
     tenant_admin_site,
 )
+from spm.web import neutralise
 
 from .models import (
     Component,
@@ -45,7 +47,9 @@ from .models import (
     ExchangeRate,
     MboScore,
     MboScoreLockedError,
+    PlanAcceptance,
     PlanAssignment,
+    PlanReminder,
     PlanVersion,
     PlanVersionComponent,
 )
@@ -706,3 +710,53 @@ class MboScoreAdmin(TenantModelAdmin):
         if kept:
             self.message_user(request, f"{len(kept)} score(s) in locked periods were kept; "
                                        "their pay is final.", messages.WARNING)
+
+
+# ------------------------------------------------------------------------------------------------
+# Plan acceptances and reminders: the record of who accepted what, never edited by hand
+# ------------------------------------------------------------------------------------------------
+
+
+class _RecordAdmin(TenantModelAdmin):
+    """Rows written only by their service (on the plan pages); the admin lists and searches."""
+
+    actions = ["export_csv"]
+
+    @admin.action(description="Download the selected as CSV")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse:
+        columns = list(self.list_display)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        name = self.model._meta.verbose_name_plural.replace(" ", "-")
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(columns)
+        for row in queryset.select_related(*self.list_select_related):
+            writer.writerow([neutralise(str(getattr(row, c) or "")) for c in columns])
+        return response
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    # A row is never changed here; asked without a row (a missing or foreign id) the answer is
+    # the usual one, so both get the same 404.
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PlanAcceptance, site=tenant_admin_site)
+class PlanAcceptanceAdmin(_RecordAdmin):
+    list_display = ["person", "version", "accepted_at", "accepted_by", "fingerprint"]
+    list_filter = ["version__plan"]
+    list_select_related = ["person", "version__plan", "accepted_by"]
+    search_fields = ["person__name", "person__employee_id"]
+
+
+@admin.register(PlanReminder, site=tenant_admin_site)
+class PlanReminderAdmin(_RecordAdmin):
+    list_display = ["person", "version", "sent_at", "sent_by", "emailed_to", "read_at"]
+    list_filter = ["version__plan"]
+    list_select_related = ["person", "version__plan", "sent_by"]
+    search_fields = ["person__name", "emailed_to"]

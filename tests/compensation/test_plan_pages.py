@@ -312,3 +312,21 @@ def test_only_finance_and_admin_send_reminders(tenant_a, world, settings):
     with tenant_context(tenant_a):
         assert not PlanReminder.objects.exists()
     assert mail.outbox == []
+
+
+def test_the_admin_lists_acceptances_read_only_and_downloads_them_as_csv(tenant_a, world,
+                                                                         admin_a):
+    with tenant_context(tenant_a):
+        acceptance = plan_version_accept(person=world.ann, version=world.version,
+                                         actor=world.ann.user)
+    client = signed_in("admin_a")
+    changelist = tenant_reverse(tenant_a, "tenant_admin:compensation_planacceptance_changelist")
+    assert world.ann.name in client.get(changelist).content.decode()
+    change = tenant_reverse(tenant_a, "tenant_admin:compensation_planacceptance_change",
+                            acceptance.pk)
+    assert client.post(change, {"person": world.zed.pk}).status_code == 403
+    download = client.post(changelist, {"action": "export_csv",
+                                        "_selected_action": [acceptance.pk]})
+    lines = download.content.decode().splitlines()
+    assert lines[0] == "person,version,accepted_at,accepted_by,fingerprint"
+    assert lines[1].startswith(f"{world.ann.name},AE v1,2026-03-16 12:00:00+00:00,ann,")
