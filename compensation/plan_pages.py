@@ -126,6 +126,16 @@ def _quota_for(person: Person, on: datetime.date) -> tuple[QuotaLetter | None, P
     return None, month
 
 
+def _window_label(month: Period | None, cadence: str) -> str:
+    if month is None:
+        return ""
+    if cadence == "year":
+        return f"FY{month.fiscal_year}"
+    if cadence == "quarter":
+        return f"FY{month.fiscal_year} Q{(month.number - 1) // 3 + 1}"
+    return f"{month.start_date:%b %Y}"
+
+
 def _window_quota(letter: QuotaLetter | None, month: Period | None, cadence: str
                   ) -> Decimal | None:
     """The quota of the window of `cadence` containing `month`: the month's own quota, its
@@ -161,7 +171,8 @@ def plan_page(*, person: Person, on: datetime.date,
     texts = [
         component_text(c, annual_quota=letter.annual if letter else None,
                        window_quota=_window_quota(letter, month, c.period),
-                       target_incentive=chosen.assignment.target_incentive)
+                       target_incentive=chosen.assignment.target_incentive,
+                       window_label=_window_label(month, c.period))
         for c in engine.components
     ]
     reminders = list(PlanReminder.objects.filter(person=person, version=chosen.version,

@@ -88,6 +88,7 @@ class ComponentText:
     rows: tuple[tuple[str, str], ...] = ()  # (label, value) pairs for other kinds
     terms: tuple[str, ...] = ()  # caps, gates, filters, true-up, clawback in sentences
     notes: tuple[str, ...] = field(default=())
+    quota_label: str = ""  # whose quota the money bounds are for, e.g. "Jul 2026: 25,000"
 
 
 KIND_LABEL = {
@@ -250,10 +251,11 @@ def _terms(c: Component, window_target: Decimal | None) -> tuple[str, ...]:
 
 def component_text(c: Component, *, annual_quota: Decimal | None = None,
                    window_quota: Decimal | None = None,
-                   target_incentive: Decimal | None = None) -> ComponentText:
+                   target_incentive: Decimal | None = None,
+                   window_label: str = "") -> ComponentText:
     """The component in words. `window_quota` is the payee's quota for one window of the
-    component (month, quarter or year) and turns attainment tiers into money; the yearly
-    `target_incentive` puts money next to shares of target."""
+    component (month, quarter or year) and turns attainment tiers into money (`window_label`
+    names that window); the yearly `target_incentive` puts money next to shares of target."""
     per_year = WINDOWS_PER_YEAR.get(c.period, 1)
     window_target = None if target_incentive is None else target_incentive / per_year
     if window_quota is None and annual_quota is not None:
@@ -292,4 +294,6 @@ def component_text(c: Component, *, annual_quota: Decimal | None = None,
         code=c.code, name=c.name or c.code, kind=c.kind, kind_label=KIND_LABEL.get(c.kind, c.kind),
         summary=summary, window=WINDOW_WORD.get(c.period, c.period), measure=measure,
         tiers=tiers, rows=rows, terms=_terms(c, window_target), notes=notes,
+        quota_label=(f"{window_label + ': ' if window_label else ''}{money(window_quota)}"
+                     if window_quota is not None and any(t.money_bounds for t in tiers) else ""),
     )

@@ -112,6 +112,7 @@ def test_attainment_tiers_show_the_money_for_the_reps_own_monthly_quota(tenant_a
     assert "100% and above" in html
     assert "25,000 and above" in html
     assert "accelerator" in html
+    assert "Jul 2026: 25,000" in html  # the month the version starts
     assert "Cap: at most 20,000 each month." in html
     assert "cancelled within 90 days" in html
     assert "from 1 July 2026" in html
@@ -253,6 +254,14 @@ def test_finance_sees_who_has_not_accepted_with_counts(tenant_a, world,
     assert f'data-person="{world.zed.pk}"' in html
     assert f'data-person="{world.boss.pk}"' in html
     assert f'data-person="{world.ann.pk}"' not in html
+
+
+def test_a_version_that_ends_shows_its_last_day_in_force(tenant_a, world):
+    publish_v2(tenant_a)
+    html = signed_in("fin").get(tenant_reverse(tenant_a, "compensation:plan-acceptance"))
+    assert "In force from 1 Jan 2026 to 30 Jun 2026" in html.content.decode()
+    ann_v1 = signed_in("ann").get(tenant_reverse(tenant_a, "compensation:my-plan"))
+    assert "from 1 January 2026 to 30 June 2026" in ann_v1.content.decode()
 
 
 def test_a_reminder_sends_one_email_and_one_notice_per_person_who_has_not_accepted(

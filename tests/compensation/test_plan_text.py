@@ -54,7 +54,8 @@ def test_attainment_tiers_show_percent_of_quota_and_money_for_the_payees_quota()
       - {from: 0%, to: 100%, rate: 8%}
       - {from: 100%, to: 150%, rate: 12%}
       - {from: 150%, rate: 15%}
-""", window_quota=D("25000.00"))
+""", window_quota=D("25000.00"), window_label="Mar 2026")
+    assert text.quota_label == "Mar 2026: 25,000"
     assert [t.text for t in text.tiers] == [
         "0% \u2013 100%: 8%", "100% \u2013 150%: 12%", "150% and above: 15%"]
     assert [t.money_bounds for t in text.tiers] == [
