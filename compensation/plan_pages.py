@@ -102,13 +102,14 @@ def versions_held(*, person: Person) -> list[HeldVersion]:
 def _current(held: list[HeldVersion], on: datetime.date) -> HeldVersion | None:
     """The version paid on `on`, else the next to start, else the last one held."""
     def covers(h: HeldVersion) -> bool:
-        starts = max(h.version.valid_from, h.assignment.valid_from)  # type: ignore[type-var]
+        # A published version always has a start.
+        starts = max(h.version.valid_from or h.assignment.valid_from, h.assignment.valid_from)
         ends = [d for d in (h.version.valid_to, h.assignment.valid_to) if d is not None]
         return starts <= on and (not ends or on < min(ends))
     for h in held:
         if covers(h):
             return h
-    upcoming = [h for h in held if h.version.valid_from > on]  # type: ignore[operator]
+    upcoming = [h for h in held if (h.version.valid_from or on) > on]
     if upcoming:
         return upcoming[0]
     return held[-1] if held else None
