@@ -4,7 +4,7 @@ and the terms (gates, caps, filters, clawbacks) a payee has to know."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from hypothesis import given
@@ -16,6 +16,11 @@ from compensation.plan_text import component_text, money, pct
 pytestmark = pytest.mark.smoke
 
 D = Decimal
+
+
+def cents(value: Decimal) -> Decimal:
+    """The reference: money is rounded half up to the cent."""
+    return value.quantize(D("0.01"), rounding=ROUND_HALF_UP)
 
 
 def one(document: str, **kwargs):
@@ -257,3 +262,26 @@ def test_gates_caps_true_up_and_clawback_are_written_out():
     assert period_cap.terms == ("Cap: at most 0.5 × target incentive each quarter (5,000).",)
     assert ("Clawback: if a deal is cancelled within 60 days of closing, its commission is "
             "taken back in proportion to the days the customer stayed.") in terms
+
+
+@given(
+    bounds=st.lists(st.decimals(min_value=D("0.01"), max_value=D("3"), places=2),
+                    min_size=1, max_size=4, unique=True),
+    quota=st.decimals(min_value=D("0"), max_value=D("10000000"), places=2),
+)
+def test_tier_money_is_each_bound_times_the_quota_to_the_cent(bounds, quota):
+    from compensation.engine.plans import Component, RateTable, Tier
+
+    edges = [D("0"), *sorted(bounds)]
+    tiers = tuple(Tier(low, edges[i + 1] if i + 1 < len(edges) else None, rate=D("0.05"))
+                  for i, low in enumerate(edges))
+    text = component_text(Component(code="c", name="c", formula=RateTable(tiers=tiers)),
+                          window_quota=quota)
+    for tier, row in zip(tiers, text.tiers, strict=True):
+        low, _, high = row.money_bounds.partition(" \u2013 ")
+        if tier.upper is None:
+            assert row.money_bounds.endswith(" and above")
+            low = row.money_bounds.removesuffix(" and above")
+        else:
+            assert D(high.replace(",", "")) == cents(tier.upper * quota)
+        assert D(low.replace(",", "")) == cents(tier.lower * quota)
