@@ -169,12 +169,15 @@ def plan_page(*, person: Person, on: datetime.date,
         day = chosen.version.valid_to - datetime.timedelta(days=1)
     letter, month = _quota_for(person, day)
     engine = plan_version_to_engine(version=chosen.version)
+    # The quota plan holds bookings quotas: units and margin components are measured against
+    # quotas of their own, so their tiers are shown as percentages only.
     texts = [
-        component_text(c, annual_quota=letter.annual if letter else None,
-                       window_quota=_window_quota(letter, month, c.period),
+        component_text(c, annual_quota=letter.annual if letter and booked else None,
+                       window_quota=_window_quota(letter, month, c.period) if booked else None,
                        target_incentive=chosen.assignment.target_incentive,
                        window_label=_window_label(month, c.period))
         for c in engine.components
+        for booked in (c.measure == "amount",)
     ]
     reminders = list(PlanReminder.objects.filter(person=person, version=chosen.version,
                                                  read_at__isnull=True).order_by("-sent_at"))

@@ -339,3 +339,15 @@ def test_the_admin_lists_acceptances_read_only_and_downloads_them_as_csv(tenant_
     lines = download.content.decode().splitlines()
     assert lines[0] == "person,version,accepted_at,accepted_by,fingerprint"
     assert lines[1].startswith(f"{world.ann.name},AE v1,2026-03-16 12:00:00+00:00,ann,")
+
+
+def test_a_margin_component_shows_percent_tiers_without_money_from_the_bookings_quota(
+        tenant_a, world):
+    with tenant_context(tenant_a):
+        v2 = plan_version_publish(version=plan_version_import(document=load_plan(
+            PLAN_V2 + "    measure: margin\n"), valid_from=datetime.date(2026, 7, 1)))
+    html = signed_in("ann").get(plan_url(tenant_a, world.ann) + f"?version={v2.pk}")
+    html = html.content.decode()
+    assert "0% \u2013 100%" in html
+    assert "0 \u2013 25,000" not in html
+    assert "Paid on your margin" in html
