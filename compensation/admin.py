@@ -10,6 +10,7 @@ open read-only.
 from __future__ import annotations
 
 import copy
+import csv
 from collections.abc import Callable
 from typing import Any
 
@@ -18,8 +19,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
-from django.utils.html import format_html_join
+from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html, format_html_join
 
 from compensation.engine.plans import PlanVersion as EnginePlan
 from compensation.engine.plans import validate_plan
@@ -30,6 +31,7 @@ from spm.tenancy.admin_site import (
     TenantModelForm,
     tenant_admin_site,
 )
+from spm.web import neutralise
 
 from .models import (
     Component,
@@ -45,7 +47,9 @@ from .models import (
     ExchangeRate,
     MboScore,
     MboScoreLockedError,
+    PlanAcceptance,
     PlanAssignment,
+    PlanReminder,
     PlanVersion,
     PlanVersionComponent,
 )
@@ -58,6 +62,7 @@ from .plan_rows import (
     locate,
     row_errors,
 )
+from .plan_text import component_text, money, number, pct, tier_bounds, tier_rate
 from .services import (
     assignment_change,
     assignment_create,
@@ -198,29 +203,85 @@ class _ComponentPartInline(TenantInline):
         return super().has_delete_permission(request, obj) and not self._frozen(obj)
 
 
+def tier_text(component: Component, tier: ComponentTier) -> str:
+    """A tier as a person reads it (`0% to 100%: 8%` with an en dash), never raw decimals."""
+    if tier.lower is None:
+        return "-"
+    bounds = tier_bounds(tier.lower, tier.upper, basis=component.basis,
+                         measure=component.measure)
+    if tier.rate is not None:
+        rate = tier_rate(tier.rate, multiplier=None, base_rate=None, measure=component.measure)
+    elif tier.multiplier is not None and component.base_rate is not None:
+        rate = tier_rate(tier.multiplier * component.base_rate, multiplier=tier.multiplier,
+                         base_rate=component.base_rate, measure=component.measure)
+    else:
+        rate = "no rate"
+    return f"{bounds}: {rate}"
+
+
 class ComponentTierInline(_ComponentPartInline):
     model = ComponentTier
     formset = _part_formset("tiers")
-    fields = ["lower", "upper", "rate", "multiplier"]
-    verbose_name_plural = "tiers (from is inclusive, to exclusive; the last tier has no end)"
+    fields = ["lower", "upper", "rate", "multiplier", "reads_as"]
+    readonly_fields = ["reads_as"]
+    verbose_name_plural = ("tiers (from is inclusive, to exclusive; the last tier has no end; "
+                           "fractions: 0.08 = 8%)")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # A frozen table is only read: show it as it reads, not as ten-decimal fractions.
+        return ["reads_as"] if self._frozen(obj) else list(self.fields)
+
+    @admin.display(description="reads as")
+    def reads_as(self, tier: ComponentTier) -> str:
+        return tier_text(tier.component, tier) if tier.pk and tier.component_id else "-"
 
 
-class ComponentCurvePointInline(_ComponentPartInline):
+class _ReadableWhenFrozen:
+    """A frozen part shows one readable column instead of its raw fractions."""
+
+    fields: list[str]
+    readonly_fields = ["reads_as"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["reads_as"] if self._frozen(obj) else list(self.fields)  # type: ignore[attr-defined]
+
+
+class ComponentCurvePointInline(_ReadableWhenFrozen, _ComponentPartInline):
     model = ComponentCurvePoint
     formset = _part_formset("points")
     fields = ["attainment", "payout"]
 
+    @admin.display(description="reads as")
+    def reads_as(self, point: ComponentCurvePoint) -> str:
+        return (f"at {pct(point.attainment)} of quota: {pct(point.payout)} of target incentive"
+                if point.pk else "-")
 
-class ComponentMilestoneInline(_ComponentPartInline):
+
+class ComponentMilestoneInline(_ReadableWhenFrozen, _ComponentPartInline):
     model = ComponentMilestone
     formset = _part_formset("milestones")
     fields = ["attainment", "amount", "of_target"]
 
+    @admin.display(description="reads as")
+    def reads_as(self, m: ComponentMilestone) -> str:
+        if not m.pk:
+            return "-"
+        pays = money(m.amount) if m.amount is not None else f"{pct(m.of_target)} of target"
+        return f"at {pct(m.attainment)} of quota: {pays}"
 
-class ComponentCapInline(_ComponentPartInline):
+
+class ComponentCapInline(_ReadableWhenFrozen, _ComponentPartInline):
     model = ComponentCap
     formset = _part_formset("caps")
     fields = ["per", "amount", "target_multiple"]
+
+    @admin.display(description="reads as")
+    def reads_as(self, cap: ComponentCap) -> str:
+        if not cap.pk:
+            return "-"
+        limit = (money(cap.amount) if cap.amount is not None
+                 else f"{number(cap.target_multiple)} x target incentive")
+        return f"at most {limit} per {cap.per}"
 
 
 _INLINE_OF_PART = {"tiers": ComponentTierInline, "points": ComponentCurvePointInline,
@@ -233,12 +294,12 @@ class ComponentAdmin(TenantModelAdmin):
     list_display = ["code", "revision", "name", "kind", "measure", "period"]
     list_filter = ["kind", "measure", "period"]
     search_fields = ["code", "name"]
-    readonly_fields = ["revision", "used_by"]
+    readonly_fields = ["revision", "used_by", "tier_table"]
     actions = ["make_revision"]
     fieldsets = [
         (None, {"fields": ["code", "revision", "name", "kind", "measure", "period",
                            "ytd_true_up", "used_by"]}),
-        ("Rate table", {"fields": ["basis", "method", "evaluation", "base_rate"],
+        ("Rate table", {"fields": ["basis", "method", "evaluation", "base_rate", "tier_table"],
                         "description": "Rates and attainment are fractions: 0.08 = 8%."}),
         ("SPIFF", {"fields": ["spiff_per_deal", "spiff_per_unit", "spiff_percent"]}),
         ("MBO", {"fields": ["mbo_weight", "mbo_max_score"]}),
@@ -280,6 +341,15 @@ class ComponentAdmin(TenantModelAdmin):
             "plan").distinct().order_by("plan__code", "number")
         return ", ".join(f"{v} ({v.get_status_display().lower()})" for v in versions) or "-"
 
+    @admin.display(description="tiers")
+    def tier_table(self, obj: Component) -> str:
+        tiers = list(obj.tiers.all()) if obj.pk else []
+        if not tiers:
+            return "-"
+        rows = format_html_join("", "<tr><td>{}</td></tr>",
+                                ((tier_text(obj, t),) for t in tiers))
+        return format_html('<table class="tier-table">{}</table>', rows)
+
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict | None = None) -> Any:
         obj = self.get_object(request, object_id)
@@ -311,15 +381,15 @@ class ComponentAdmin(TenantModelAdmin):
 
 
 def _part_summary(component: Component) -> str:
+    """What the component pays, in the words of the plan page."""
     if component.kind == "rate_table":
-        rows = [f"{t.lower} to {t.upper if t.upper is not None else 'open'}: "
-                f"{t.rate if t.rate is not None else f'{t.multiplier} x base'}"
-                for t in component.tiers.all()]
+        rows = [tier_text(component, t) for t in component.tiers.all()]
         return f"{component.method}, {component.basis}: " + "; ".join(rows)
-    if component.kind == "spiff":
-        value = component.spiff_per_deal or component.spiff_per_unit or component.spiff_percent
-        return f"spiff {value}"
-    return component.get_kind_display()
+    try:
+        text = component_text(component_to_engine(ComponentRows.of(component)))
+    except (TypeError, ValueError, KeyError):
+        return component.get_kind_display()  # an unfinished draft: no formula to describe yet
+    return f"{text.kind_label}: " + "; ".join(f"{label} {value}" for label, value in text.rows)
 
 
 class VersionComponentFormSet(BaseInlineFormSet):
@@ -640,6 +710,56 @@ class MboScoreAdmin(TenantModelAdmin):
         if kept:
             self.message_user(request, f"{len(kept)} score(s) in locked periods were kept; "
                                        "their pay is final.", messages.WARNING)
+
+
+# ------------------------------------------------------------------------------------------------
+# Plan acceptances and reminders: the record of who accepted what, never edited by hand
+# ------------------------------------------------------------------------------------------------
+
+
+class _RecordAdmin(TenantModelAdmin):
+    """Rows written only by their service (on the plan pages); the admin lists and searches."""
+
+    actions = ["export_csv"]
+
+    @admin.action(description="Download the selected as CSV")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse:
+        columns = list(self.list_display)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        name = self.model._meta.verbose_name_plural.replace(" ", "-")
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(columns)
+        for row in queryset.select_related(*self.list_select_related):
+            writer.writerow([neutralise(str(getattr(row, c) or "")) for c in columns])
+        return response
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    # A row is never changed here; asked without a row (a missing or foreign id) the answer is
+    # the usual one, so both get the same 404.
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PlanAcceptance, site=tenant_admin_site)
+class PlanAcceptanceAdmin(_RecordAdmin):
+    list_display = ["person", "version", "accepted_at", "accepted_by", "fingerprint"]
+    list_filter = ["version__plan"]
+    list_select_related = ["person", "version__plan", "accepted_by"]
+    search_fields = ["person__name", "person__employee_id"]
+
+
+@admin.register(PlanReminder, site=tenant_admin_site)
+class PlanReminderAdmin(_RecordAdmin):
+    list_display = ["person", "version", "sent_at", "sent_by", "emailed_to", "read_at"]
+    list_filter = ["version__plan"]
+    list_select_related = ["person", "version__plan", "sent_by"]
+    search_fields = ["person__name", "emailed_to"]
 
 
 from . import admin_ops  # noqa: E402, F401  (registers the operations settings)

@@ -1,9 +1,9 @@
-"""Compensation pages of a tenant: statements, calculation runs, MBO scores and the plan
-assignment import."""
+"""Compensation pages of a tenant: statements, plans and their acceptance, calculation runs,
+MBO scores and the plan assignment import."""
 
 from django.urls import path
 
-from . import views, views_import, views_ops
+from . import views, views_import, views_ops, views_plans
 
 app_name = "compensation"
 
@@ -25,6 +25,12 @@ urlpatterns = [
     path("disputes/<int:dispute_id>/", views_ops.dispute_detail, name="dispute-detail"),
     path("notifications/", views_ops.notification_list, name="notification-list"),
     path("notifications/badge/", views_ops.notification_badge, name="notification-badge"),
+    path("my-plan/", views_plans.my_plan, name="my-plan"),
+    path("plans/", views_plans.plan_list, name="plan-list"),
+    path("plans/acceptance/", views_plans.acceptance_status, name="plan-acceptance"),
+    path("plans/acceptance/remind/", views_plans.acceptance_remind, name="plan-remind"),
+    path("plans/<int:person_id>/", views_plans.person_plan, name="plan-person"),
+    path("plans/<int:person_id>/accept/", views_plans.plan_accept, name="plan-accept"),
     path("runs/", views.run_list, name="run-list"),
     path("runs/recalculate/", views.run_recalculate, name="run-recalculate"),
     path("runs/<int:run_id>/", views.run_detail, name="run-detail"),

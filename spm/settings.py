@@ -281,6 +281,12 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_MB", "50")) * 1024 * 1024
 
 # ------------------------------------------------------------------------------------------------
+# Email (reminders, notices): printed to the console unless a real backend is configured
+# ------------------------------------------------------------------------------------------------
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "spm@localhost")
+
+# ------------------------------------------------------------------------------------------------
 # REST API
 # ------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -6,6 +6,7 @@ the engine's validation is the one set of plan rules (see compensation.plan_rows
 importable from `compensation.models`; the modules only keep each concept in a file of its own.
 """
 
+from .acceptance import PlanAcceptance, PlanReminder
 from .assignments import (
     MBO_SCORE_LIMIT,
     AssignmentImport,
@@ -95,7 +96,8 @@ __all__ = [
     "ExchangeRate", "Hold", "LineItem",
     "MboScore", "MboScoreLockedError", "Notification", "PayeePeriodResult", "Payout",
     "PayoutStatus",
-    "PlanAssignment", "PlanLockedError", "PlanVersion", "PlanVersionComponent",
+    "PlanAcceptance", "PlanAssignment", "PlanLockedError", "PlanReminder", "PlanVersion",
+    "PlanVersionComponent",
     "RecomputeRequest", "RunScope", "RunStatus", "VersionStatus", "window_label",
 ]
 
@@ -103,9 +105,9 @@ __all__ = [
 def _reexport_history_models() -> None:
     # simple_history adds each Historical<Model> to the module that declares the model; keep
     # them reachable here, where they lived before the models were split into modules.
-    from . import assignments, crediting, pay, plans, runs
+    from . import acceptance, assignments, crediting, pay, plans, runs
 
-    for module in (plans, assignments, crediting, runs, pay):
+    for module in (plans, assignments, crediting, runs, pay, acceptance):
         for name, value in vars(module).items():
             if name.startswith("Historical") and isinstance(value, type):
                 globals()[name] = value

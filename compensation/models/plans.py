@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.conf import settings
@@ -128,6 +129,11 @@ class PlanVersion(EffectiveDatedModel):
     @property
     def is_published(self) -> bool:
         return self.status == VersionStatus.PUBLISHED
+
+    @property
+    def last_day(self) -> datetime.date | None:
+        """The last day in force (valid_to is the day after), for people to read."""
+        return None if self.valid_to is None else self.valid_to - datetime.timedelta(days=1)
 
     @classmethod
     def from_db(cls, db: str | None, field_names: Any, values: Any) -> PlanVersion:
@@ -308,7 +314,10 @@ class ComponentTier(_ComponentPart):
         indexes = [models.Index(fields=["tenant", "component", "lower"])]
 
     def __str__(self) -> str:
-        return f"{self.lower} to {self.upper if self.upper is not None else 'open'}"
+        def plain(value: Any) -> str:
+            text = format(value.normalize(), "f") if value is not None else "open"
+            return text.rstrip("0").rstrip(".") if "." in text else text
+        return f"{plain(self.lower)} to {plain(self.upper)}"
 
 
 class ComponentCurvePoint(_ComponentPart):

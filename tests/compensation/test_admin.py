@@ -247,3 +247,31 @@ def test_finance_sees_plans_but_changes_nothing(tenant_a, make_member, published
     with tenant_context(tenant_a):
         assert PlanVersion.objects.count() == 1
         assert ComponentTier.objects.get(pk=tier.pk).rate == tier.rate
+
+
+def test_tiers_read_as_percentages_and_money_never_as_raw_decimals(tenant_a, client, published):
+    with tenant_context(tenant_a):
+        component = Component.objects.get(code="ae-commission")
+        spiff = component_create(component=AE_NEW_LOGO)
+        amounts = component_create(component=AE_COMMISSION.__class__(
+            code="by-amount", name="By amount", formula=AE_COMMISSION.formula.__class__(
+                tiers=(AE_COMMISSION.formula.tiers[0].__class__(
+                    Decimal("0"), Decimal("40000"), rate=Decimal("0.05")),
+                    AE_COMMISSION.formula.tiers[0].__class__(
+                        Decimal("40000"), None, rate=Decimal("0.075"))),
+                basis="amount")))
+    page = client.get(url(tenant_a, "component", "change", component.pk)).content.decode()
+    for text in ("0% \u2013 100%: 8%", "100% \u2013 150%: 12%", "150% and above: 15%"):
+        assert text in page
+    assert "0E-10" not in page
+    assert "0.0800000000" not in page
+    assert "at most 2 x target incentive per year" in page
+    by_amount = client.get(url(tenant_a, "component", "change", amounts.pk)).content.decode()
+    assert "0 \u2013 40,000: 5%" in by_amount
+    assert "40,000 and above: 7.5%" in by_amount
+    version_page = client.get(url(tenant_a, "planversion", "change", published.pk))
+    assert "graduated, attainment: 0% \u2013 100%: 8%; 100% \u2013 150%: 12%" in (
+        version_page.content.decode())
+    with tenant_context(tenant_a):
+        assert str(component.tiers.first()) == "0 to 1"
+        assert str(spiff) == "ae-new-logo r1"
