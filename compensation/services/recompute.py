@@ -22,17 +22,20 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from compensation.models import (
+    FROZEN_STATUSES,
     AssignmentPeriod,
     CalculationRun,
     CompPlan,
     Credit,
     CreditDateField,
     DealCancellation,
+    PayCycle,
     RecomputeRequest,
     RunScope,
     RunStatus,
 )
 from compensation.services.crediting import credits_build
+from compensation.services.paycycle import frozen_period_ids
 from compensation.services.runs import (
     PeriodLockedError,
     calculation_run,
@@ -118,9 +121,13 @@ def open_months(*, on: datetime.date) -> list[Period]:
                                     end_date__gt=on).first()
     if current is None:
         return []
+    # Approved or paid months behave as locked until finance reopens them.
     return list(Period.objects.filter(kind=PeriodKind.MONTH, fiscal_year=current.fiscal_year,
                                       start_date__lte=current.start_date)
-                .exclude(status=PeriodStatus.LOCKED).order_by("start_date"))
+                .exclude(status=PeriodStatus.LOCKED)
+                .exclude(pk__in=PayCycle.objects.filter(status__in=FROZEN_STATUSES)
+                         .values("period_id"))
+                .order_by("start_date"))
 
 
 def recompute_open_months(*, actor: Any = None) -> list[CalculationRun]:
@@ -198,7 +205,8 @@ def recompute_pending(*, actor: Any = None, limit: int = 50_000) -> PendingOutco
     A deal's credits are rebuilt in each month it had or may now have credits; the payees of
     its old and new credits, and the payees named, are calculated from the first month touched
     through the last month so far of that fiscal year (later months read earlier ones through
-    year-to-date windows). Locked months are left as they are. Everything is applied in one
+    year-to-date windows). Locked months, and months whose pay is approved or paid (until
+    finance reopens them), are left as they are and named on the runs. Everything is applied in one
     savepoint: if any calculation fails, no credit or result changes, the failure is recorded on
     a run, and the requests wait for the next pass.
     """
@@ -218,6 +226,7 @@ def recompute_pending(*, actor: Any = None, limit: int = 50_000) -> PendingOutco
     try:
         with transaction.atomic():
             if any(r.everything for r in requests):
+                outcome.skipped_locked = _frozen_so_far(today)
                 for month in current:
                     first = first or month
                     outcome.runs.append(period_recompute(period=month, actor=actor,
@@ -242,7 +251,25 @@ def recompute_pending(*, actor: Any = None, limit: int = 50_000) -> PendingOutco
                                          error=exc, actor=actor)
         return outcome
     RecomputeRequest.objects.filter(pk__in=[r.pk for r in requests]).delete()
+    if outcome.skipped_locked:  # say on each run which months it was not allowed to change
+        for run in outcome.runs:
+            run.inputs = {**run.inputs, "skipped_final_months": outcome.skipped_locked}
+            run.save(update_fields=["inputs"])
     return outcome
+
+
+def _frozen_so_far(today: datetime.date) -> list[str]:
+    """Months of the fiscal year so far a recompute of everything leaves as they are."""
+    current = Period.objects.filter(kind=PeriodKind.MONTH, start_date__lte=today,
+                                    end_date__gt=today).first()
+    if current is None:
+        return []
+    months = list(Period.objects.filter(kind=PeriodKind.MONTH,
+                                        fiscal_year=current.fiscal_year,
+                                        start_date__lte=current.start_date)
+                  .order_by("start_date"))
+    frozen = frozen_period_ids([m.pk for m in months])
+    return [str(m) for m in months if m.is_locked or m.pk in frozen]
 
 
 @dataclass
@@ -277,13 +304,13 @@ def _scope(*, tenant: Tenant, deal_ids: set[int], payee_ids: set[int], current: 
         year = current[0].fiscal_year
         starts[year] = min(starts.get(year, current[0].start_date), current[0].start_date)
     credit_months, run_months, locked = [], [], []
+    frozen = frozen_period_ids([m.pk for m in candidates])
     for month in candidates:
         start = starts.get(month.fiscal_year)
         if start is None or month.start_date < start:
             continue
-        if month.is_locked:
-            if month.pk in touched:
-                locked.append(month)
+        if month.is_locked or month.pk in frozen:
+            locked.append(month)  # it would have been calculated: say it was not
             continue
         if month.pk in touched:
             credit_months.append(month)

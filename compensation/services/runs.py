@@ -36,12 +36,14 @@ from compensation.engine import (
     calculate,
 )
 from compensation.models import (
+    FROZEN_STATUSES,
     RESULT_STATUSES,
     CalculationRun,
     CreditBuild,
     Dispute,
     DrawBalance,
     LineItem,
+    PayCycle,
     PayeePeriodResult,
     RunScope,
     RunStatus,
@@ -163,6 +165,16 @@ def _check_open(period: Period, months: Sequence[Period]) -> None:
         raise PeriodLockedError(
             f"{names} is locked, so its results are final and a calculation cannot change "
             "them. Ask finance to unlock it first, or calculate an open period.")
+    # An approved (or paid) month behaves as locked until finance reopens it with a reason:
+    # the amounts approved are the amounts paid.
+    frozen = PayCycle.objects.filter(period_id__in=[p.pk for p in (period, *months)],
+                                     status__in=FROZEN_STATUSES).select_related("period")
+    names = ", ".join(sorted({f"{c.period} ({c.get_status_display().lower()})"
+                              for c in frozen}))
+    if names:
+        raise PeriodLockedError(
+            f"{names}: its pay is approved, so a calculation cannot change it. Finance reopens "
+            "it with a reason first, or calculate an open period.")
 
 
 def _issues(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -225,6 +237,8 @@ def calculation_run(
                 prepare(months)
             _execute(run=run, tenant=tenant, period=period, payee_ids=payee_ids,
                      started=started)
+            if run.has_results:
+                _cycles_calculated(run=run, actor=actor)
     except PeriodLockedError:
         raise
     except Exception as exc:
@@ -232,6 +246,15 @@ def calculation_run(
             raise
         run_failed(run=run, error=exc, seconds=time.perf_counter() - started)
     return run
+
+
+def _cycles_calculated(*, run: CalculationRun, actor: Any) -> None:
+    from compensation.services.paycycle import paycycles_calculated  # it locks through us
+
+    ids = set(PayeePeriodResult.objects.filter(run=run).values_list("period_id", flat=True))
+    paycycles_calculated(periods=list(Period.objects.filter(pk__in=sorted(ids))
+                                      .order_by("start_date")),
+                         actor=actor, reason=f"Calculation run {run.pk}")
 
 
 def run_failed(*, run: CalculationRun, error: BaseException, seconds: float) -> None:
