@@ -45,6 +45,8 @@ from .models import (
     ExchangeRate,
     MboScore,
     MboScoreLockedError,
+    PayeePayroll,
+    PaySettings,
     PlanAssignment,
     PlanVersion,
     PlanVersionComponent,
@@ -640,3 +642,21 @@ class MboScoreAdmin(TenantModelAdmin):
         if kept:
             self.message_user(request, f"{len(kept)} score(s) in locked periods were kept; "
                                        "their pay is final.", messages.WARNING)
+
+
+# ------------------------------------------------------------------------------------------------
+# Pay cycle settings: the second-approval threshold and each payee's payroll code
+# ------------------------------------------------------------------------------------------------
+
+
+@admin.register(PaySettings, site=tenant_admin_site)
+class PaySettingsAdmin(TenantModelAdmin):
+    list_display = ["second_approval_above"]
+
+
+@admin.register(PayeePayroll, site=tenant_admin_site)
+class PayeePayrollAdmin(TenantModelAdmin):
+    list_display = ["person", "payroll_code", "cost_centre"]
+    list_select_related = ["person"]
+    search_fields = ["person__name", "person__employee_id", "payroll_code", "cost_centre"]
+    autocomplete_fields = ["person"]

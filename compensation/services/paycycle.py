@@ -49,7 +49,8 @@ def frozen_period_ids(period_ids: Collection[int]) -> set[int]:
                .values_list("period_id", flat=True))
 
 
-def _locked_cycle(period: Period) -> PayCycle:
+def paycycle_for_update(*, period: Period) -> PayCycle:
+    """The cycle, locked with its months until the transaction ends (call inside one)."""
     tenant = require_active_tenant()
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("pay cycle services run inside tenant_context(tenant)")
@@ -95,7 +96,7 @@ def _results(period: Period) -> list[PayeePeriodResult]:
 def paycycle_submit(*, period: Period, actor: Any, reason: str = "") -> PayCycle:
     """Send a calculated period to finance's review."""
     with transaction.atomic():
-        cycle = _locked_cycle(period)
+        cycle = paycycle_for_update(period=period)
         _refuse_locked(cycle, "submitted for review")
         if cycle.status not in (S.OPEN, S.CALCULATED):
             raise ValidationError(f"{period} is {cycle.get_status_display().lower()}, so it "
@@ -129,7 +130,7 @@ def paycycle_approve(*, period: Period, actor: Any, payee_ids: Collection[int] |
     if user is None:
         raise ValidationError("An approval is made by a signed-in person.")
     with transaction.atomic():
-        cycle = _locked_cycle(period)
+        cycle = paycycle_for_update(period=period)
         _refuse_locked(cycle, "approved")
         if cycle.status != S.IN_REVIEW:
             raise ValidationError(f"{period} is {cycle.get_status_display().lower()}: only a "
@@ -169,7 +170,7 @@ def paycycle_second_approve(*, period: Period, actor: Any,
     if user is None:
         raise ValidationError("An approval is made by a signed-in person.")
     with transaction.atomic():
-        cycle = _locked_cycle(period)
+        cycle = paycycle_for_update(period=period)
         _refuse_locked(cycle, "approved")
         if cycle.status != S.IN_REVIEW:
             raise ValidationError(f"{period} is {cycle.get_status_display().lower()}: only a "
@@ -203,7 +204,7 @@ def paycycle_reopen(*, period: Period, actor: Any, reason: str) -> PayCycle:
         raise ValidationError({"reason": "Say why the period is reopened: the reason is kept "
                                          "with the approvals it withdraws."})
     with transaction.atomic():
-        cycle = _locked_cycle(period)
+        cycle = paycycle_for_update(period=period)
         _refuse_locked(cycle, "reopened")
         if cycle.status == S.PAID:
             raise ValidationError(f"{period} has been exported to payroll and paid: it cannot "
@@ -225,7 +226,7 @@ def paycycle_paid(*, cycle: PayCycle, actor: Any, reason: str) -> None:
 def paycycle_lock(*, period: Period, actor: Any, reason: str = "") -> PayCycle:
     """Lock a paid period: from now on nothing in it changes."""
     with transaction.atomic():
-        cycle = _locked_cycle(period)
+        cycle = paycycle_for_update(period=period)
         _refuse_locked(cycle, "locked again")
         if cycle.status != S.PAID:
             raise ValidationError(f"{period} is {cycle.get_status_display().lower()}: a period "
@@ -240,6 +241,7 @@ def paycycle_lock(*, period: Period, actor: Any, reason: str = "") -> PayCycle:
 __all__ = [
     "frozen_period_ids",
     "paycycle_approve",
+    "paycycle_for_update",
     "paycycle_lock",
     "paycycle_of",
     "paycycle_paid",
