@@ -257,6 +257,36 @@ def _cycles_calculated(*, run: CalculationRun, actor: Any) -> None:
                          actor=actor, reason=f"Calculation run {run.pk}")
 
 
+class _DryRunDone(Exception):
+    """Raised inside the dry run's savepoint so that everything it wrote is rolled back."""
+
+
+def totals_if_recalculated(*, tenant: Tenant, month: Period, payee_ids: Collection[int],
+                           prepare: Callable[[Sequence[Period]], None]) -> dict[int, Decimal]:
+    """What these payees' totals in a final (locked or paid) month would be if it were
+    calculated now, by the real engine, inside a savepoint rolled back before returning: the
+    month's credits, lines and results are left exactly as they were. Call under the month's
+    lock (recompute_pending holds it)."""
+    if not connection.in_atomic_block:
+        raise RunNotInTransactionError("run totals_if_recalculated inside a transaction")
+    totals: dict[int, Decimal] = {}
+    try:
+        with transaction.atomic():
+            prepare([month])
+            now = timezone.now()
+            run = CalculationRun.objects.create(
+                period=month, status=RunStatus.RUNNING, requested_at=now, started_at=now,
+                scope=RunScope.PAYEES)
+            _execute(run=run, tenant=tenant, period=month, payee_ids=payee_ids,
+                     started=time.perf_counter())
+            totals = dict(PayeePeriodResult.objects.filter(run=run, period=month)
+                          .values_list("payee_id", "total"))
+            raise _DryRunDone
+    except _DryRunDone:
+        pass
+    return totals
+
+
 def run_failed(*, run: CalculationRun, error: BaseException, seconds: float) -> None:
     """Record why a run failed; its months keep the results they had."""
     logger.warning("calculation run %s of %s failed: %s", run.pk, run.period, error)
@@ -449,4 +479,5 @@ __all__ = [
     "run_duration",
     "run_failed",
     "run_inputs",
+    "totals_if_recalculated",
 ]

@@ -154,3 +154,64 @@ def test_bad_steps_are_refused_with_why_and_write_nothing(tenant_a, pay):
             paycycle_submit(period=pay.comp.month("2026-06"), actor=pay.finance)
         assert not PayeeApproval.objects.exists()
         assert not PayCycleTransition.objects.exclude(action="calculated").exists()
+
+
+def test_a_change_to_a_locked_months_deal_is_paid_as_an_adjustment_in_the_next_month(
+        tenant_a, pay):
+    from compensation.models import Adjustment
+    from spm.crm.models import Deal
+    from spm.org.services import period_set_status
+
+    from .runs_world import credit_deal
+
+    rep = pay.comp.reps[0]
+    january, february = pay.comp.month("2026-01"), pay.comp.month("2026-02")
+    with tenant_context(tenant_a):
+        deal_id = credit_deal(pay.comp, rep, "10000.00", datetime.date(2026, 1, 20)).deal_id
+        period_recompute(period=january)
+        paid = PayeePeriodResult.objects.get(period=january, payee=rep).total
+        period_set_status(period=january, status="locked")
+        before = list(LineItem.objects.filter(period=january).order_by("pk")
+                      .values_list("pk", "amount"))
+        Deal.objects.filter(pk=deal_id).update(amount=Decimal("50000.00"))
+        recompute_request(deal_ids=[deal_id], reason="test")
+        outcome = recompute_pending()
+        adjustment = Adjustment.objects.get()
+        after = list(LineItem.objects.filter(period=january).order_by("pk")
+                     .values_list("pk", "amount"))
+        february_adjustments = PayeePeriodResult.objects.get(period=february,
+                                                             payee=rep).adjustments
+        recompute_request(deal_ids=[deal_id], reason="again, unchanged")
+        recompute_pending()
+        count = Adjustment.objects.count()
+    assert paid == Decimal("800.00")
+    assert before == after
+    assert outcome.prior_period == [adjustment]
+    assert (adjustment.payee_id, adjustment.period_id, adjustment.amount) == (
+        rep.pk, february.pk, Decimal("3200.00"))
+    assert adjustment.reason.startswith(f"Prior-period adjustment for {january}")
+    assert february_adjustments == Decimal("3200.00")
+    assert count == 1
+
+
+def test_a_change_to_a_paid_months_deal_waits_as_an_adjustment_in_the_next_open_month(
+        tenant_a, pay):
+    from compensation.models import Adjustment, Payout
+    from compensation.services.payroll import payroll_export
+    from spm.crm.models import Deal
+
+    rep = pay.comp.reps[0]
+    with tenant_context(tenant_a):
+        paycycle_submit(period=pay.march, actor=pay.finance)
+        paycycle_approve(period=pay.march, actor=pay.finance)
+        payroll_export(period=pay.march, file_format="csv")
+        paid = Payout.objects.get(payee=rep).amount
+        deal = Deal.objects.filter(owner=rep, close_date__month=3).get()
+        Deal.objects.filter(pk=deal.pk).update(amount=deal.amount + Decimal("10000.00"))
+        recompute_request(deal_ids=[deal.pk], reason="test")
+        recompute_pending()
+        adjustment = Adjustment.objects.get()
+        march_total = PayeePeriodResult.objects.get(period=pay.march, payee=rep).total
+    assert march_total == paid  # the paid month is as it was paid
+    assert adjustment.period_id == pay.comp.month("2026-04").pk
+    assert adjustment.amount == Decimal("800.00")  # 10,000.00 more at 8%
