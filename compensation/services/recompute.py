@@ -378,7 +378,7 @@ def _prior_period_adjustments(*, tenant: Tenant, scope: _Scope, deal_ids: set[in
                        .values_list("payee_id", "total"))
         zero = Decimal("0.00")
         for payee in payees:
-            was = paid.get(payee, before.get(payee, zero))
+            was: Decimal = paid[payee] if payee in paid else (before.get(payee) or zero)
             delta = now.get(payee, zero) - was - (earlier.get(payee) or zero)
             if delta:
                 made.append(Adjustment.objects.create(

@@ -181,6 +181,8 @@ def test_a_change_to_a_locked_months_deal_is_paid_as_an_adjustment_in_the_next_m
                      .values_list("pk", "amount"))
         february_adjustments = PayeePeriodResult.objects.get(period=february,
                                                              payee=rep).adjustments
+        statement_line = LineItem.objects.get(period=february, payee=rep,
+                                              line_type="adjustment").explanation_text
         recompute_request(deal_ids=[deal_id], reason="again, unchanged")
         recompute_pending()
         count = Adjustment.objects.count()
@@ -191,6 +193,7 @@ def test_a_change_to_a_locked_months_deal_is_paid_as_an_adjustment_in_the_next_m
         rep.pk, february.pk, Decimal("3200.00"))
     assert adjustment.reason.startswith(f"Prior-period adjustment for {january}")
     assert february_adjustments == Decimal("3200.00")
+    assert statement_line.startswith(f"adjustment: Prior-period adjustment for {january}")
     assert count == 1
 
 
