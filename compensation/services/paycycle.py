@@ -86,6 +86,23 @@ def paycycles_calculated(*, periods: Sequence[Period], actor: Any = None,
         if cycle.status == S.OPEN:
             _record(cycle=cycle, action="calculated", to=S.CALCULATED, actor=actor,
                     reason=reason)
+        elif cycle.status == S.IN_REVIEW:
+            _withdraw_stale(cycle=cycle, actor=actor, reason=reason)
+
+
+def _withdraw_stale(*, cycle: PayCycle, actor: Any, reason: str) -> None:
+    """A recalculation during review withdraws the approvals of amounts it changed: what is
+    approved is always what is paid."""
+    totals = dict(PayeePeriodResult.objects.filter(period=cycle.period)
+                  .values_list("payee_id", "total"))
+    for approval in cycle.approvals.all():
+        now = totals.get(approval.payee_id)
+        if now != approval.amount:
+            approval.delete()
+            _record(cycle=cycle, action="approval withdrawn", to=cycle.status, actor=actor,
+                    payee_id=approval.payee_id,
+                    reason=f"{reason}: the amount changed from {approval.amount} to "
+                           f"{now if now is not None else 'nothing'}.")
 
 
 def _results(period: Period) -> list[PayeePeriodResult]:

@@ -218,3 +218,26 @@ def test_a_change_to_a_paid_months_deal_waits_as_an_adjustment_in_the_next_open_
     assert march_total == paid  # the paid month is as it was paid
     assert adjustment.period_id == pay.comp.month("2026-04").pk
     assert adjustment.amount == Decimal("800.00")  # 10,000.00 more at 8%
+
+
+def test_a_recalculation_during_review_withdraws_the_approvals_whose_amount_changed(
+        tenant_a, pay):
+    from .runs_world import credit_deal
+
+    changed, same = pay.comp.reps
+    with tenant_context(tenant_a):
+        paycycle_submit(period=pay.march, actor=pay.finance)
+        paycycle_approve(period=pay.march, actor=pay.finance, payee_ids=[changed.pk])
+        credit_deal(pay.comp, changed, "5000.00", datetime.date(2026, 3, 12))
+        period_recompute(period=pay.march)
+        after_change = set(PayeeApproval.objects.values_list("payee_id", flat=True))
+        withdrawn = PayCycleTransition.objects.get(action="approval withdrawn")
+        paycycle_approve(period=pay.march, actor=pay.finance, payee_ids=[same.pk])
+        period_recompute(period=pay.march)  # nothing changed: the approval stands
+        after_rerun = set(PayeeApproval.objects.values_list("payee_id", flat=True))
+        status = PayCycle.objects.get(period=pay.march).status
+    assert after_change == set()
+    assert withdrawn.payee_id == changed.pk
+    assert "the amount changed from" in withdrawn.reason
+    assert after_rerun == {same.pk}
+    assert status == PayCycleStatus.IN_REVIEW
