@@ -45,6 +45,8 @@ from .models import (
     ExchangeRate,
     MboScore,
     MboScoreLockedError,
+    PayCycle,
+    PayCycleTransition,
     PayeePayroll,
     PaySettings,
     PlanAssignment,
@@ -660,3 +662,39 @@ class PayeePayrollAdmin(TenantModelAdmin):
     list_select_related = ["person"]
     search_fields = ["person__name", "person__employee_id", "payroll_code", "cost_centre"]
     autocomplete_fields = ["person"]
+
+
+class PayCycleTransitionInline(TenantInline):
+    model = PayCycleTransition
+    extra = 0
+    can_delete = False
+    fields = ["at", "actor", "action", "payee", "from_status", "to_status", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PayCycle, site=tenant_admin_site)
+class PayCycleAdmin(TenantModelAdmin):
+    """Read-only: a cycle moves only through its pay page (and the services behind it), so
+    every step keeps who, when and why."""
+
+    list_display = ["period", "status", "updated_at"]
+    list_filter = ["status"]
+    list_select_related = ["period"]
+    fields = ["period", "status"]
+    readonly_fields = fields
+    inlines = [PayCycleTransitionInline]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

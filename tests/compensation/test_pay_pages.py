@@ -174,3 +174,19 @@ def test_the_finance_home_shows_months_in_review_and_exported(tenant_a, pay):
     client.post(url(tenant_a, "pay-cycle-export", period_id=pay.march.pk), {"format": "csv"})
     home = client.get(tenant_reverse(tenant_a, "tenant-home")).content.decode()
     assert "Paid, to lock" in home
+
+
+def test_the_admin_shows_a_cycles_history_read_only(tenant_a, admin_a, pay):
+    client = signed_in(admin_a)
+    act(signed_in(pay.finance), tenant_a, pay.march, "submit", reason="Ready for review")
+    with tenant_context(tenant_a):
+        cycle = PayCycle.objects.get(period=pay.march)
+    change = tenant_reverse(tenant_a, "tenant_admin:compensation_paycycle_change",
+                            object_id=cycle.pk)
+    page = client.get(change).content.decode()
+    assert "Ready for review" in page
+    assert client.post(change, {"status": "paid"}).status_code == 403
+    assert client.get(tenant_reverse(
+        tenant_a, "tenant_admin:compensation_paycycle_add")).status_code == 403
+    with tenant_context(tenant_a):
+        assert PayCycle.objects.get(pk=cycle.pk).status == PayCycleStatus.IN_REVIEW
