@@ -190,3 +190,17 @@ def test_the_admin_shows_a_cycles_history_read_only(tenant_a, admin_a, pay):
         tenant_a, "tenant_admin:compensation_paycycle_add")).status_code == 403
     with tenant_context(tenant_a):
         assert PayCycle.objects.get(pk=cycle.pk).status == PayCycleStatus.IN_REVIEW
+
+
+def test_the_ledger_summary_downloads_with_the_file_it_was_exported_with(tenant_a, pay):
+    client = signed_in(pay.finance)
+    act(client, tenant_a, pay.march, "submit")
+    act(client, tenant_a, pay.march, "approve")
+    client.post(url(tenant_a, "pay-cycle-export", period_id=pay.march.pk), {"format": "xlsx"})
+    summary = client.get(url(tenant_a, "pay-cycle-export", period_id=pay.march.pk)
+                         + "?format=xlsx&summary=1")
+    with tenant_context(tenant_a):
+        export = PayrollExport.objects.get()
+    assert summary["Content-Disposition"] == 'attachment; filename="gl-summary-2026-03.csv"'
+    assert summary.content == bytes(export.summary)
+    assert summary.content.decode().splitlines()[0] == "Section,Key,Amount"
