@@ -47,6 +47,10 @@ from .models import (
     ExchangeRate,
     MboScore,
     MboScoreLockedError,
+    PayCycle,
+    PayCycleTransition,
+    PayeePayroll,
+    PaySettings,
     PlanAcceptance,
     PlanAssignment,
     PlanReminder,
@@ -760,6 +764,62 @@ class PlanReminderAdmin(_RecordAdmin):
     list_filter = ["version__plan"]
     list_select_related = ["person", "version__plan", "sent_by"]
     search_fields = ["person__name", "emailed_to"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Pay cycle settings: the second-approval threshold and each payee's payroll code
+# ------------------------------------------------------------------------------------------------
+
+
+@admin.register(PaySettings, site=tenant_admin_site)
+class PaySettingsAdmin(TenantModelAdmin):
+    list_display = ["second_approval_above"]
+
+
+@admin.register(PayeePayroll, site=tenant_admin_site)
+class PayeePayrollAdmin(TenantModelAdmin):
+    list_display = ["person", "payroll_code", "cost_centre"]
+    list_select_related = ["person"]
+    search_fields = ["person__name", "person__employee_id", "payroll_code", "cost_centre"]
+    autocomplete_fields = ["person"]
+
+
+class PayCycleTransitionInline(TenantInline):
+    model = PayCycleTransition
+    extra = 0
+    can_delete = False
+    fields = ["at", "actor", "action", "payee", "from_status", "to_status", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PayCycle, site=tenant_admin_site)
+class PayCycleAdmin(TenantModelAdmin):
+    """Read-only: a cycle moves only through its pay page (and the services behind it), so
+    every step keeps who, when and why."""
+
+    list_display = ["period", "status", "updated_at"]
+    list_filter = ["status"]
+    list_select_related = ["period"]
+    fields = ["period", "status"]
+    readonly_fields = fields
+    inlines = [PayCycleTransitionInline]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    # Never changed here; asked without a row (a missing or another tenant's id) the answer is
+    # the usual one, so both get the same 404.
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 from . import admin_ops  # noqa: E402, F401  (registers the operations settings)

@@ -1,9 +1,10 @@
 """Compensation pages of a tenant: statements, plans and their acceptance, calculation runs,
-MBO scores and the plan assignment import."""
+pay cycles and payroll exports, adjustments, holds and disputes, MBO scores and the plan
+assignment import."""
 
 from django.urls import path
 
-from . import views, views_import, views_ops, views_plans
+from . import views, views_import, views_ops, views_pay, views_plans
 
 app_name = "compensation"
 
@@ -34,6 +35,11 @@ urlpatterns = [
     path("runs/", views.run_list, name="run-list"),
     path("runs/recalculate/", views.run_recalculate, name="run-recalculate"),
     path("runs/<int:run_id>/", views.run_detail, name="run-detail"),
+    path("pay/", views_pay.pay_cycle_list, name="pay-cycle-list"),
+    path("pay/layout/", views_pay.payroll_layout, name="payroll-layout"),
+    path("pay/<int:period_id>/", views_pay.pay_cycle_detail, name="pay-cycle"),
+    path("pay/<int:period_id>/action/", views_pay.pay_cycle_action, name="pay-cycle-action"),
+    path("pay/<int:period_id>/export/", views_pay.pay_cycle_export, name="pay-cycle-export"),
     path("mbo/", views.mbo_list, name="mbo-list"),
     path("mbo/<int:period_id>/<int:person_id>/", views.mbo_person, name="mbo-person"),
     path("assignments/import/", views_import.assignment_import, name="assignment-import"),

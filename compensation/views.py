@@ -25,6 +25,8 @@ from compensation import mbo, statements
 from compensation.forms import MboScoreForm
 from compensation.models import CalculationRun, RunStatus
 from compensation.run_review import MAX_ISSUES_KEPT, run_review
+from compensation.selectors import months_of
+from compensation.services.paycycle import frozen_period_ids
 from compensation.tasks import enqueue_recompute
 from compensation.views_ops import statement_operations
 from compensation.visibility import (
@@ -167,6 +169,10 @@ def run_recalculate(request: HttpRequest) -> HttpResponse:
     elif period.is_locked:
         messages.error(request, f"{period} is locked, so its results are final; unlock it "
                                 "before recalculating.")
+    elif frozen_period_ids([p.pk for p in (period, *months_of(period))]):
+        messages.error(request, f"{period}'s pay (or a month in it) is approved, so it is not "
+                                "recalculated: reopen it with a reason on its pay cycle page "
+                                "first.")
     else:
         enqueue_recompute(tenant=request.tenant, period_id=period.pk, user=request.user)
         messages.success(request, f"Recalculation of {period} queued; the list below shows it "

@@ -8,7 +8,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from compensation.models import PayeePeriodResult
+from compensation.models import PayCycleStatus, PayeePeriodResult
+from compensation.pay_pages import cycles_for_home
 from compensation.run_review import finance_attention
 from quotas.models import Quota
 from spm.onboarding.checklist import setup_checklist
@@ -61,6 +62,9 @@ def home_cards(
         cards.update(_quota_and_statement_flags(role=membership.role, me=me, people=people))
     if membership.role == Role.FINANCE:
         cards["attention"] = finance_attention(today=today)
+        cards["pay_waiting"] = cycles_for_home(
+            statuses=(PayCycleStatus.IN_REVIEW, PayCycleStatus.APPROVED))
+        cards["pay_exported"] = cycles_for_home(statuses=(PayCycleStatus.PAID,))
     if membership.role == Role.MANAGER:
         reports = people.exclude(pk=me.pk) if me is not None else people.none()
         cards["reports"] = list(reports.order_by("name")[:TEAM_LIST_LIMIT])

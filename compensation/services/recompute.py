@@ -16,28 +16,39 @@ import logging
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from compensation.models import (
+    FROZEN_STATUSES,
+    Adjustment,
+    AdjustmentStatus,
     AssignmentPeriod,
     CalculationRun,
     CompPlan,
     Credit,
     CreditDateField,
     DealCancellation,
+    PayCycle,
+    PayCycleStatus,
+    PayeePeriodResult,
+    Payout,
     RecomputeRequest,
     RunScope,
     RunStatus,
 )
 from compensation.services.crediting import credits_build
+from compensation.services.paycycle import frozen_period_ids
 from compensation.services.runs import (
     PeriodLockedError,
     calculation_run,
     lock_months,
     run_failed,
+    totals_if_recalculated,
 )
 from spm.crm.models import Deal
 from spm.org.models import Period, PeriodKind, PeriodStatus
@@ -118,9 +129,13 @@ def open_months(*, on: datetime.date) -> list[Period]:
                                     end_date__gt=on).first()
     if current is None:
         return []
+    # Approved or paid months behave as locked until finance reopens them.
     return list(Period.objects.filter(kind=PeriodKind.MONTH, fiscal_year=current.fiscal_year,
                                       start_date__lte=current.start_date)
-                .exclude(status=PeriodStatus.LOCKED).order_by("start_date"))
+                .exclude(status=PeriodStatus.LOCKED)
+                .exclude(pk__in=PayCycle.objects.filter(status__in=FROZEN_STATUSES)
+                         .values("period_id"))
+                .order_by("start_date"))
 
 
 def recompute_open_months(*, actor: Any = None) -> list[CalculationRun]:
@@ -162,6 +177,7 @@ class PendingOutcome:
     runs: list[CalculationRun] = field(default_factory=list)
     failed: CalculationRun | None = None
     skipped_locked: list[str] = field(default_factory=list)
+    prior_period: list[Adjustment] = field(default_factory=list)
 
 
 def _months_touching(deal_ids: Collection[int]) -> set[int]:
@@ -198,7 +214,8 @@ def recompute_pending(*, actor: Any = None, limit: int = 50_000) -> PendingOutco
     A deal's credits are rebuilt in each month it had or may now have credits; the payees of
     its old and new credits, and the payees named, are calculated from the first month touched
     through the last month so far of that fiscal year (later months read earlier ones through
-    year-to-date windows). Locked months are left as they are. Everything is applied in one
+    year-to-date windows). Locked months, and months whose pay is approved or paid (until
+    finance reopens them), are left as they are and named on the runs. Everything is applied in one
     savepoint: if any calculation fails, no credit or result changes, the failure is recorded on
     a run, and the requests wait for the next pass.
     """
@@ -218,6 +235,7 @@ def recompute_pending(*, actor: Any = None, limit: int = 50_000) -> PendingOutco
     try:
         with transaction.atomic():
             if any(r.everything for r in requests):
+                outcome.skipped_locked = _frozen_so_far(today)
                 for month in current:
                     first = first or month
                     outcome.runs.append(period_recompute(period=month, actor=actor,
@@ -226,6 +244,8 @@ def recompute_pending(*, actor: Any = None, limit: int = 50_000) -> PendingOutco
                 scope = _scope(tenant=tenant, deal_ids=deal_ids, payee_ids=payee_ids,
                                current=current, today=today)
                 outcome.skipped_locked = [str(m) for m in scope.locked]
+                outcome.prior_period = _prior_period_adjustments(
+                    tenant=tenant, scope=scope, deal_ids=deal_ids, actor=actor)
                 for month in scope.credit_months:
                     credits_build(period=month, actor=actor, deal_ids=deal_ids)
                 payees = scope.payees | _payees_of(deal_ids, [m.pk for m in scope.credit_months])
@@ -242,7 +262,25 @@ def recompute_pending(*, actor: Any = None, limit: int = 50_000) -> PendingOutco
                                          error=exc, actor=actor)
         return outcome
     RecomputeRequest.objects.filter(pk__in=[r.pk for r in requests]).delete()
+    if outcome.skipped_locked:  # say on each run which months it was not allowed to change
+        for run in outcome.runs:
+            run.inputs = {**run.inputs, "skipped_final_months": outcome.skipped_locked}
+            run.save(update_fields=["inputs"])
     return outcome
+
+
+def _frozen_so_far(today: datetime.date) -> list[str]:
+    """Months of the fiscal year so far a recompute of everything leaves as they are."""
+    current = Period.objects.filter(kind=PeriodKind.MONTH, start_date__lte=today,
+                                    end_date__gt=today).first()
+    if current is None:
+        return []
+    months = list(Period.objects.filter(kind=PeriodKind.MONTH,
+                                        fiscal_year=current.fiscal_year,
+                                        start_date__lte=current.start_date)
+                  .order_by("start_date"))
+    frozen = frozen_period_ids([m.pk for m in months])
+    return [str(m) for m in months if m.is_locked or m.pk in frozen]
 
 
 @dataclass
@@ -251,6 +289,7 @@ class _Scope:
     run_months: list[Period]  # what is calculated for `payees`, in order
     payees: set[int]  # named, or holding the deals' credits before they are built again
     locked: list[Period]
+    final_touched: list[Period] = field(default_factory=list)  # locked or paid, deals moved
 
 
 def _scope(*, tenant: Tenant, deal_ids: set[int], payee_ids: set[int], current: list[Period],
@@ -277,19 +316,76 @@ def _scope(*, tenant: Tenant, deal_ids: set[int], payee_ids: set[int], current: 
         year = current[0].fiscal_year
         starts[year] = min(starts.get(year, current[0].start_date), current[0].start_date)
     credit_months, run_months, locked = [], [], []
+    frozen = frozen_period_ids([m.pk for m in candidates])
+    paid = set(PayCycle.objects.filter(period_id__in=sorted(frozen), status=PayCycleStatus.PAID)
+               .values_list("period_id", flat=True))
+    final_touched: list[Period] = []
     for month in candidates:
         start = starts.get(month.fiscal_year)
         if start is None or month.start_date < start:
             continue
-        if month.is_locked:
-            if month.pk in touched:
-                locked.append(month)
+        if month.is_locked or month.pk in frozen:
+            locked.append(month)  # it would have been calculated: say it was not
+            if month.pk in touched and (month.is_locked or month.pk in paid):
+                final_touched.append(month)
             continue
         if month.pk in touched:
             credit_months.append(month)
         run_months.append(month)
     return _Scope(credit_months=credit_months, run_months=run_months, payees=payees,
-                  locked=locked)
+                  locked=locked, final_touched=final_touched)
+
+
+PRIOR_PERIOD = "Prior-period adjustment for "
+
+
+def _next_open_month(month: Period) -> Period | None:
+    """The first month after `month` still open for pay (not locked, approved or paid)."""
+    return (Period.objects.filter(kind=PeriodKind.MONTH, start_date__gt=month.start_date)
+            .exclude(status=PeriodStatus.LOCKED)
+            .exclude(pk__in=PayCycle.objects.filter(status__in=FROZEN_STATUSES)
+                     .values("period_id"))
+            .order_by("start_date").first())
+
+
+def _prior_period_adjustments(*, tenant: Tenant, scope: _Scope, deal_ids: set[int],
+                              actor: Any) -> list[Adjustment]:
+    """A locked or paid month never changes: what a change to its deals would now make it pay
+    (computed by the real engine and rolled back) less what it paid, and less earlier
+    adjustments for it, becomes an approved adjustment in the next open month (calculated here
+    when that month has begun, else when it is calculated)."""
+    made: list[Adjustment] = []
+    for month in scope.final_touched:
+        target = _next_open_month(month)
+        if target is None or not scope.payees:
+            continue
+        def prepare(_months: Sequence[Period], month: Period = month) -> None:
+            # credits_build refuses a locked month: open it inside the dry run's savepoint,
+            # which rolls this back with the credits it builds.
+            Period.objects.filter(pk=month.pk).update(status=PeriodStatus.OPEN)
+            credits_build(period=month, actor=actor, deal_ids=deal_ids)
+
+        now = totals_if_recalculated(tenant=tenant, month=month, payee_ids=scope.payees,
+                                     prepare=prepare)
+        payees = sorted(scope.payees)
+        paid = dict(Payout.objects.filter(period=month, payee_id__in=payees)
+                    .values_list("payee_id", "amount"))
+        before = dict(PayeePeriodResult.objects.filter(period=month, payee_id__in=payees)
+                      .values_list("payee_id", "total"))
+        label = f"{PRIOR_PERIOD}{month}"
+        earlier = dict(Adjustment.objects.filter(reason__startswith=label, payee_id__in=payees)
+                       .values("payee_id").annotate(total=Sum("amount"))
+                       .values_list("payee_id", "total"))
+        zero = Decimal("0.00")
+        for payee in payees:
+            was: Decimal = paid[payee] if payee in paid else (before.get(payee) or zero)
+            delta = now.get(payee, zero) - was - (earlier.get(payee) or zero)
+            if delta:
+                made.append(Adjustment.objects.create(
+                    payee_id=payee, period=target, amount=delta,
+                    reason=f"{label}: it paid {was}, its deals now give {now.get(payee, zero)}",
+                    status=AdjustmentStatus.APPROVED, approved_at=timezone.now()))
+    return made
 
 
 def _record_failure(*, month: Period | None, error: BaseException,

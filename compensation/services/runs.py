@@ -35,12 +35,14 @@ from compensation.engine import (
     calculate,
 )
 from compensation.models import (
+    FROZEN_STATUSES,
     RESULT_STATUSES,
     CalculationRun,
     CreditBuild,
     Dispute,
     DrawBalance,
     LineItem,
+    PayCycle,
     PayeePeriodResult,
     RunScope,
     RunStatus,
@@ -162,6 +164,16 @@ def _check_open(period: Period, months: Sequence[Period]) -> None:
         raise PeriodLockedError(
             f"{names} is locked, so its results are final and a calculation cannot change "
             "them. Ask finance to unlock it first, or calculate an open period.")
+    # An approved (or paid) month behaves as locked until finance reopens it with a reason:
+    # the amounts approved are the amounts paid.
+    frozen = PayCycle.objects.filter(period_id__in=[p.pk for p in (period, *months)],
+                                     status__in=FROZEN_STATUSES).select_related("period")
+    names = ", ".join(sorted({f"{c.period} ({c.get_status_display().lower()})"
+                              for c in frozen}))
+    if names:
+        raise PeriodLockedError(
+            f"{names}: its pay is approved, so a calculation cannot change it. Finance reopens "
+            "it with a reason first, or calculate an open period.")
 
 
 def _issues(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -224,6 +236,8 @@ def calculation_run(
                 prepare(months)
             _execute(run=run, tenant=tenant, period=period, payee_ids=payee_ids,
                      started=started)
+            if run.has_results:
+                _cycles_calculated(run=run, actor=actor)
     except PeriodLockedError:
         raise
     except Exception as exc:
@@ -231,6 +245,45 @@ def calculation_run(
             raise
         run_failed(run=run, error=exc, seconds=time.perf_counter() - started)
     return run
+
+
+def _cycles_calculated(*, run: CalculationRun, actor: Any) -> None:
+    from compensation.services.paycycle import paycycles_calculated  # it locks through us
+
+    ids = set(PayeePeriodResult.objects.filter(run=run).values_list("period_id", flat=True))
+    paycycles_calculated(periods=list(Period.objects.filter(pk__in=sorted(ids))
+                                      .order_by("start_date")),
+                         actor=actor, reason=f"Calculation run {run.pk}")
+
+
+class _DryRunDone(Exception):
+    """Raised inside the dry run's savepoint so that everything it wrote is rolled back."""
+
+
+def totals_if_recalculated(*, tenant: Tenant, month: Period, payee_ids: Collection[int],
+                           prepare: Callable[[Sequence[Period]], None]) -> dict[int, Decimal]:
+    """What these payees' totals in a final (locked or paid) month would be if it were
+    calculated now, by the real engine, inside a savepoint rolled back before returning: the
+    month's credits, lines and results are left exactly as they were. Call under the month's
+    lock (recompute_pending holds it)."""
+    if not connection.in_atomic_block:
+        raise RunNotInTransactionError("run totals_if_recalculated inside a transaction")
+    totals: dict[int, Decimal] = {}
+    try:
+        with transaction.atomic():
+            prepare([month])
+            now = timezone.now()
+            run = CalculationRun.objects.create(
+                period=month, status=RunStatus.RUNNING, requested_at=now, started_at=now,
+                scope=RunScope.PAYEES)
+            _execute(run=run, tenant=tenant, period=month, payee_ids=payee_ids,
+                     started=time.perf_counter())
+            totals = dict(PayeePeriodResult.objects.filter(run=run, period=month)
+                          .values_list("payee_id", "total"))
+            raise _DryRunDone
+    except _DryRunDone:
+        pass
+    return totals
 
 
 def run_failed(*, run: CalculationRun, error: BaseException, seconds: float) -> None:
@@ -418,4 +471,5 @@ __all__ = [
     "result_table",
     "run_failed",
     "run_inputs",
+    "totals_if_recalculated",
 ]

@@ -302,8 +302,9 @@ def test_a_form_naming_another_tenants_row_is_rejected_on_that_field(
         # The same post with A's own row is not refused on that field.
         own = world.a_targets[name].pk
         accepted = client_a.post(add_url, {**base, name: [own] if many else own})
-        if accepted.status_code == 200:  # other fields may clash with the copied row
-            assert name not in accepted.context["adminform"].form.errors
+        if accepted.status_code == 200:  # the copied row may clash (a unique person, say)
+            kept = accepted.context["adminform"].form.errors.as_data().get(name, [])
+            assert not {error.code for error in kept} & expected, f"{name}: {kept}"
     with tenant_context(tenant_a):
         for name in names:
             linked = world.model._default_manager.filter(**{f"{name}__in": world.b_pks})
@@ -335,7 +336,9 @@ def test_the_bulk_delete_action_deletes_own_rows_and_skips_the_other_tenants(
     changelist = admin_url(tenant_a, world.model, "changelist")
     chosen = [world.a_row.pk, world.b_row.pk]
     preview = client_a.post(changelist, {"action": "delete_selected", "_selected_action": chosen})
-    if preview.status_code == 302:
+    confirming = preview.status_code == 200 and any(
+        t.name == "admin/delete_selected_confirmation.html" for t in preview.templates)
+    if preview.status_code == 302 or (preview.status_code == 200 and not confirming):
         pytest.skip(f"{world.model._meta.label} has no delete action")
     assert preview.status_code == 200
     assert_no_trace_of_b(preview.content.decode(), world)
