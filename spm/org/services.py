@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -296,29 +296,18 @@ def _under_another_manager(team: Team, manager: Person) -> bool:
     ).exists()
 
 
-@transaction.atomic
-def people_place_under_managers(
-    *,
-    reports: Mapping[str, str | None],
-    on: datetime.date,
-    from_hire_date: Collection[str] = (),
-    actor: Any = None,
-) -> PlacementResult:
-    """Build the team tree from reporting lines: employee id -> manager's employee id, or None
-    for someone who reports to no one.
+@dataclass
+class _MembershipWrites:
+    """The membership rows a placement closes, moves, opens or deletes, written together."""
 
-    Every manager leads a team: one they already lead (the highest in the tree), else a new
-    "<name>'s team". A manager's team sits under the team of the person they report to, and the
-    team of someone who reports to no one is moved out from under any other manager. Each
-    person joins their manager's team from `on`, closing the membership they had then, as
-    `person_assign_team` does; those in `from_hire_date` (people just created, say) who were
-    never in a team join from their hire date when that is earlier. Someone who now reports to
-    no one leaves a team led by another manager on `on`.
-    A person already in a team their manager leads stays where they are, and so does a team
-    already under one its manager's manager leads. People who left on or before `on` are not
-    placed. Raises ValidationError when the lines go round in a circle or name someone who is
-    not here.
-    """
+    closing: list[TeamMembership] = field(default_factory=list)
+    moving: list[TeamMembership] = field(default_factory=list)
+    opening: list[TeamMembership] = field(default_factory=list)
+    ending: list[TeamMembership] = field(default_factory=list)
+
+
+def _people_checked(reports: Mapping[str, str | None]) -> dict[str, Person]:
+    """Everyone the reporting lines name, by employee ID; raises on strangers and circles."""
     wanted = set(reports) | {m for m in reports.values() if m is not None}
     people = {p.employee_id: p for p in Person.objects.filter(employee_id__in=sorted(wanted))}
     unknown = sorted(wanted - set(people))
@@ -329,14 +318,13 @@ def people_place_under_managers(
         if cycle:
             names = " -> ".join(people[e].name for e in cycle)
             raise ValidationError(f"The reporting lines go round in a circle: {names}.")
+    return people
 
-    def active(employee_id: str) -> bool:
-        left = people[employee_id].termination_date
-        return not (left and left <= on)
 
-    placing = {e: m for e, m in reports.items() if m is not None and active(e)}
-    tops = [e for e, m in reports.items() if m is None and active(e)]
-    user = actor if isinstance(actor, get_user_model()) else None
+def _placement_state(
+    people: Mapping[str, Person],
+) -> tuple[dict[int, list[TeamMembership]], dict[int, list[Team]]]:
+    """Each person's memberships by start, and the teams each leads, highest first."""
     pks = [p.pk for p in people.values()]
     memberships: dict[int, list[TeamMembership]] = {pk: [] for pk in pks}
     for membership in (
@@ -349,14 +337,21 @@ def people_place_under_managers(
         led.setdefault(team.manager_id, []).append(team)
     for teams in led.values():
         teams.sort(key=lambda t: (len(t.path), t.pk))
+    return memberships, led
 
-    result = PlacementResult()
-    closing: list[TeamMembership] = []
-    moving: list[TeamMembership] = []
-    opening: list[TeamMembership] = []
-    ending: list[TeamMembership] = []
 
-    # Those who report to no one first: their teams become roots before anyone moves under them.
+def _place_tops(
+    *,
+    tops: Sequence[str],
+    people: Mapping[str, Person],
+    memberships: Mapping[int, list[TeamMembership]],
+    led: Mapping[int, list[Team]],
+    on: datetime.date,
+    result: PlacementResult,
+    writes: _MembershipWrites,
+) -> None:
+    """Free those who report to no one (and their teams) from under another manager."""
+    # They go first: their teams become roots before anyone moves under them.
     for employee_id in tops:
         top = people[employee_id]
         for team in led.get(top.pk, [])[:1]:
@@ -371,11 +366,23 @@ def people_place_under_managers(
         ):
             if current.valid_from < on:
                 current.valid_to = on
-                closing.append(current)
+                writes.closing.append(current)
             else:
-                ending.append(current)
+                writes.ending.append(current)
             result.people_placed += 1
 
+
+def _manager_teams(
+    *,
+    placing: Mapping[str, str],
+    tops: Sequence[str],
+    people: Mapping[str, Person],
+    memberships: Mapping[int, list[TeamMembership]],
+    led: dict[int, list[Team]],
+    on: datetime.date,
+    result: PlacementResult,
+) -> dict[str, Team]:
+    """The team each manager leads, found or created, under their own manager's team."""
     depths = _depths(placing)
     managers = sorted(set(placing.values()), key=lambda e: (depths.get(e, 0), e))
     team_of: dict[str, Team] = {}
@@ -413,7 +420,22 @@ def people_place_under_managers(
             led[manager.pk] = [team]
             result.teams_created += 1
         team_of[manager_id] = team
+    return team_of
 
+
+def _place_reports(
+    *,
+    placing: Mapping[str, str],
+    team_of: Mapping[str, Team],
+    people: Mapping[str, Person],
+    memberships: Mapping[int, list[TeamMembership]],
+    led: Mapping[int, list[Team]],
+    on: datetime.date,
+    from_hire_date: Collection[str],
+    result: PlacementResult,
+    writes: _MembershipWrites,
+) -> None:
+    """Plan each person's move into their manager's team from `on` (or their hire date)."""
     for employee_id, manager_id in placing.items():
         person = people[employee_id]
         target = team_of[manager_id]
@@ -424,27 +446,75 @@ def people_place_under_managers(
         later = [m.valid_from for m in own if m.valid_from > on]
         if current is not None and current.valid_from == on:
             current.team = target
-            moving.append(current)
+            writes.moving.append(current)
         else:
             start = on
             if current is not None:
                 current.valid_to = on
-                closing.append(current)
+                writes.closing.append(current)
             elif (not own and employee_id in from_hire_date and person.hire_date
                   and person.hire_date < on):
                 start = person.hire_date
-            opening.append(
+            writes.opening.append(
                 TeamMembership(person=person, team=target, valid_from=start,
                                valid_to=min(later) if later else None)
             )
         result.people_placed += 1
-    if closing:
-        bulk_update_with_history(closing, TeamMembership, ["valid_to"], default_user=user)
-    if moving:
-        bulk_update_with_history(moving, TeamMembership, ["team"], default_user=user)
-    for membership in ending:  # began that very day: no day of it is left
+
+
+def _memberships_write(writes: _MembershipWrites, user: Any) -> None:
+    """Write the planned membership changes, with history."""
+    if writes.closing:
+        bulk_update_with_history(writes.closing, TeamMembership, ["valid_to"], default_user=user)
+    if writes.moving:
+        bulk_update_with_history(writes.moving, TeamMembership, ["team"], default_user=user)
+    for membership in writes.ending:  # began that very day: no day of it is left
         record_author(membership, user)
         membership.delete()
-    if opening:
-        bulk_create_with_history(opening, TeamMembership, default_user=user)
+    if writes.opening:
+        bulk_create_with_history(writes.opening, TeamMembership, default_user=user)
+
+
+@transaction.atomic
+def people_place_under_managers(
+    *,
+    reports: Mapping[str, str | None],
+    on: datetime.date,
+    from_hire_date: Collection[str] = (),
+    actor: Any = None,
+) -> PlacementResult:
+    """Build the team tree from reporting lines: employee id -> manager's employee id, or None
+    for someone who reports to no one.
+
+    Every manager leads a team: one they already lead (the highest in the tree), else a new
+    "<name>'s team". A manager's team sits under the team of the person they report to, and the
+    team of someone who reports to no one is moved out from under any other manager. Each
+    person joins their manager's team from `on`, closing the membership they had then, as
+    `person_assign_team` does; those in `from_hire_date` (people just created, say) who were
+    never in a team join from their hire date when that is earlier. Someone who now reports to
+    no one leaves a team led by another manager on `on`.
+    A person already in a team their manager leads stays where they are, and so does a team
+    already under one its manager's manager leads. People who left on or before `on` are not
+    placed. Raises ValidationError when the lines go round in a circle or name someone who is
+    not here.
+    """
+    people = _people_checked(reports)
+
+    def active(employee_id: str) -> bool:
+        left = people[employee_id].termination_date
+        return not (left and left <= on)
+
+    placing = {e: m for e, m in reports.items() if m is not None and active(e)}
+    tops = [e for e, m in reports.items() if m is None and active(e)]
+    user = actor if isinstance(actor, get_user_model()) else None
+    memberships, led = _placement_state(people)
+    result = PlacementResult()
+    writes = _MembershipWrites()
+    _place_tops(tops=tops, people=people, memberships=memberships, led=led, on=on,
+                result=result, writes=writes)
+    team_of = _manager_teams(placing=placing, tops=tops, people=people,
+                             memberships=memberships, led=led, on=on, result=result)
+    _place_reports(placing=placing, team_of=team_of, people=people, memberships=memberships,
+                   led=led, on=on, from_hire_date=from_hire_date, result=result, writes=writes)
+    _memberships_write(writes, user)
     return result
