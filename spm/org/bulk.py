@@ -276,12 +276,33 @@ def plan_upsert(
     new ones) and returns (field, reason) pairs for rules that span fields.
     """
     by_name = {c.name: c for c in columns}
-    allowed = {key, *by_name, *extra_keys}
     errors: list[RowError] = []
-    cleaned: list[tuple[int, str, dict[str, Any]]] = []
+    cleaned = _rows_cleaned(rows, key=key, by_name=by_name,
+                            allowed={key, *by_name, *extra_keys}, errors=errors)
+    _references_check(columns, cleaned, errors)
+    existing = existing_by_key(model, key, [k for _, k, _ in cleaned], by_name)
+    plan = _rows_planned(cleaned, existing, key=key, by_name=by_name, check=check, errors=errors)
+    if errors:
+        raise RowsInvalid(sorted(errors, key=lambda e: (e.index, e.field)))
+    return plan
+
+
+#: A cleaned row: its index in the input, its key, and the values it gives.
+_Cleaned = tuple[int, str, dict[str, Any]]
+
+
+def _rows_cleaned(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: str,
+    by_name: Mapping[str, Column],
+    allowed: set[str],
+    errors: list[RowError],
+) -> list[_Cleaned]:
+    """Each row's key and cleaned values; unknown fields, bad cells, repeated keys to `errors`."""
+    cleaned: list[_Cleaned] = []
     seen: dict[str, int] = {}
     key_clean = text(64, required=True)
-
     for index, row in enumerate(rows):
         unknown = sorted(set(row) - allowed)
         errors.extend(RowError(index, name, "is not a known field") for name in unknown)
@@ -304,9 +325,14 @@ def plan_upsert(
             except ValueError as exc:
                 errors.append(RowError(index, name, str(exc)))
         cleaned.append((index, row_key, values))
+    return cleaned
 
-    # Referenced ids must exist in the active tenant: the database's foreign keys alone would
-    # accept another tenant's id.
+
+def _references_check(
+    columns: Sequence[Column], cleaned: Sequence[_Cleaned], errors: list[RowError]
+) -> None:
+    """Report referenced ids that are not in the active tenant (one query per column)."""
+    # The database's foreign keys alone would accept another tenant's id.
     for column in columns:
         if column.references is None:
             continue
@@ -318,7 +344,17 @@ def plan_upsert(
             if ref is not None and ref not in known:
                 errors.append(RowError(index, column.name, f"no {label} with id {ref}"))
 
-    existing = existing_by_key(model, key, [k for _, k, _ in cleaned], by_name)
+
+def _rows_planned(
+    cleaned: Sequence[_Cleaned],
+    existing: Mapping[str, dict[str, Any]],
+    *,
+    key: str,
+    by_name: Mapping[str, Column],
+    check: Callable[[dict[str, Any]], list[tuple[str, str]]] | None,
+    errors: list[RowError],
+) -> UpsertPlan:
+    """Sort the rows into creates, updates and unchanged, running `check` on complete rows."""
     bad_rows = {e.index for e in errors}
     plan = UpsertPlan()
     for index, row_key, values in cleaned:
@@ -344,8 +380,6 @@ def plan_upsert(
             plan.unchanged.append((index, old["pk"]))
         else:
             plan.updates.append((index, old["pk"], old, merged))
-    if errors:
-        raise RowsInvalid(sorted(errors, key=lambda e: (e.index, e.field)))
     return plan
 
 
