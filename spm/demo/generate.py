@@ -352,49 +352,14 @@ def close_day_weights(days: np.ndarray, start_month: int) -> np.ndarray:
 
 def deals_frame(spec: DemoSpec, people: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
     """Deals with seasonal close dates, owners in their active months, outcomes by rep quality."""
+    # The steps draw from one generator in a fixed order: reordering them changes every deal.
     rng = rng_for(spec.seed, "deals")
-    start, as_of, horizon = _d64(spec.window_start), _d64(spec.as_of), _d64(spec.horizon)
-    days = np.arange(start, horizon + DAY, DAY)
-    cdf = np.concatenate([[0.0], np.cumsum(close_day_weights(days, spec.fiscal_year_start_month))])
-
+    as_of = _d64(spec.as_of)
     reps = people[people.role == "rep"].reset_index(drop=True)
-    first_close = reps["hire_date"].to_numpy().astype("datetime64[D]") + 30 * DAY
-    last_close = reps["termination_date"].to_numpy().astype("datetime64[D]")
-    last_close = np.where(np.isnat(last_close), horizon, np.minimum(last_close, horizon))
-    lo = np.clip((first_close - start) / DAY, 0, len(days) - 1).astype(np.int64)
-    hi = np.clip((last_close - start) / DAY + 1, 0, len(days)).astype(np.int64)
-    mass = np.maximum(cdf[hi] - cdf[lo], 0) * reps["volume"].to_numpy()
-    if mass.sum() <= 0:
-        raise ValueError("No rep is active in the window; widen --years or add reps.")
-
-    wanted = spec.deal_count
-    owner_rows: list[np.ndarray] = []
-    close_rows: list[np.ndarray] = []
-    have = 0
-    while have < wanted:
-        draw = int((wanted - have) * 1.3) + 64
-        owner = rng.choice(len(reps), size=draw, p=mass / mass.sum())
-        u = rng.uniform(cdf[lo[owner]], cdf[hi[owner]])
-        day_index = np.clip(np.searchsorted(cdf, u, side="right") - 1, 0, len(days) - 1)
-        close = days[day_index]
-        tenure = (close - reps["hire_date"].to_numpy().astype("datetime64[D]")[owner]) / DAY
-        keep = rng.uniform(size=draw) < np.clip(tenure / RAMP_DAYS, 0.1, 1.0)
-        owner_rows.append(owner[keep])
-        close_rows.append(close[keep])
-        have += int(keep.sum())
-    owner = np.concatenate(owner_rows)[:wanted]
-    close = np.concatenate(close_rows)[:wanted]
-    n = wanted
+    owner, close = _owners_and_close_dates(spec, rng, reps)
+    n = spec.deal_count
     rep = reps.iloc[owner]
-
-    # The account comes from the owner's region (accounts are sorted by region).
-    region_first = accounts.groupby("sales_region")["key"].min()
-    region_size = accounts.groupby("sales_region")["key"].count()
-    first = rep["region"].map(region_first).to_numpy()
-    size = rep["region"].map(region_size).to_numpy()
-    account = (first + np.floor(rng.uniform(size=n) * size)).astype(np.int64)
-    segment = accounts["segment"].to_numpy()[account]
-
+    account, segment = _deal_accounts(rng, rep, accounts, n)
     deal_type = _pick(rng, DEAL_TYPES, n)
     product = _pick(rng, PRODUCTS, n)
     dollars = (
@@ -406,37 +371,9 @@ def deals_frame(spec: DemoSpec, people: pd.DataFrame, accounts: pd.DataFrame) ->
     )
     dollars = np.maximum(np.round(dollars, -1), 500)
     amount_cents = (dollars * 100).astype(np.int64)
-
-    cycle_mean = (rep["cycle"].to_numpy() * _lookup(SEGMENTS, segment, 3)
-                  * _lookup(DEAL_TYPES, deal_type, 2))
-    cycle = np.minimum(rng.gamma(2.2, cycle_mean / 2.2) + 5, 365).astype(np.int64)
-    hire = rep["hire_date"].to_numpy().astype("datetime64[D]")
-    created = np.maximum(close - cycle * DAY, hire + DAY)
-    is_open = close > as_of
-    recent = as_of - rng.integers(1, 30, size=n) * DAY
-    created = np.where(is_open, np.minimum(created, recent), created)
-    created = np.maximum(created, hire + DAY)
-    close = np.maximum(close, created)
-
-    win_p = np.clip(rep["win"].to_numpy() * _lookup(DEAL_TYPES, deal_type, 3)
-                    * _lookup(SEGMENTS, segment, 4), 0.02, 0.92)
-    won = ~is_open & (rng.uniform(size=n) < win_p)
-    lost = ~is_open & ~won
-    status = np.where(is_open, "open", np.where(won, "won", "lost"))
-
-    start_stage = np.where(rng.uniform(size=n) < 0.6, 1, 2)
-    open_span = np.maximum((close - created) / DAY, 1)
-    elapsed = np.clip((as_of - created) / DAY / open_span, 0, 0.999)
-    open_reached = start_stage + np.floor(elapsed * (LAST_OPEN_STAGE - start_stage + 1))
-    tier = rep["tier"].to_numpy()
-    depth = np.empty(n)
-    for name, (a, b) in LOST_DEPTH_BETA.items():
-        rows = tier == name
-        depth[rows] = rng.beta(a, b, size=int(rows.sum()))
-    lost_reached = start_stage + np.floor(depth * (LAST_OPEN_STAGE - start_stage + 1))
-    reached = np.where(won, LAST_OPEN_STAGE, np.where(lost, lost_reached, open_reached))
-    reached = np.clip(reached, start_stage, LAST_OPEN_STAGE).astype(np.int64)
-    final_stage = np.where(won, WON_STAGE, np.where(lost, LOST_STAGE, reached))
+    created, close, is_open = _created_dates(rng, rep, segment, deal_type, close, as_of)
+    status, start_stage, reached, final_stage, lost = _deal_stages(
+        rng, rep, segment, deal_type, created, close, is_open, as_of)
 
     reasons = np.array(LOST_REASONS, dtype=object)[rng.integers(0, len(LOST_REASONS), n)]
     frame = pd.DataFrame({
@@ -464,6 +401,99 @@ def deals_frame(spec: DemoSpec, people: pd.DataFrame, accounts: pd.DataFrame) ->
     frame["name"] = (pd.Series(account_names, dtype=object) + " - " + frame["product_line"]
                      + " (" + frame["deal_type"] + ")")
     return frame
+
+
+def _owners_and_close_dates(spec: DemoSpec, rng: np.random.Generator,
+                            reps: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each deal's owner (a row of `reps`) and close day: seasonal, in the owner's active
+    months, fewer while they ramp up."""
+    start, horizon = _d64(spec.window_start), _d64(spec.horizon)
+    days = np.arange(start, horizon + DAY, DAY)
+    cdf = np.concatenate([[0.0], np.cumsum(close_day_weights(days, spec.fiscal_year_start_month))])
+    first_close = reps["hire_date"].to_numpy().astype("datetime64[D]") + 30 * DAY
+    last_close = reps["termination_date"].to_numpy().astype("datetime64[D]")
+    last_close = np.where(np.isnat(last_close), horizon, np.minimum(last_close, horizon))
+    lo = np.clip((first_close - start) / DAY, 0, len(days) - 1).astype(np.int64)
+    hi = np.clip((last_close - start) / DAY + 1, 0, len(days)).astype(np.int64)
+    mass = np.maximum(cdf[hi] - cdf[lo], 0) * reps["volume"].to_numpy()
+    if mass.sum() <= 0:
+        raise ValueError("No rep is active in the window; widen --years or add reps.")
+
+    wanted = spec.deal_count
+    owner_rows: list[np.ndarray] = []
+    close_rows: list[np.ndarray] = []
+    have = 0
+    while have < wanted:
+        draw = int((wanted - have) * 1.3) + 64
+        owner = rng.choice(len(reps), size=draw, p=mass / mass.sum())
+        u = rng.uniform(cdf[lo[owner]], cdf[hi[owner]])
+        day_index = np.clip(np.searchsorted(cdf, u, side="right") - 1, 0, len(days) - 1)
+        close = days[day_index]
+        tenure = (close - reps["hire_date"].to_numpy().astype("datetime64[D]")[owner]) / DAY
+        keep = rng.uniform(size=draw) < np.clip(tenure / RAMP_DAYS, 0.1, 1.0)
+        owner_rows.append(owner[keep])
+        close_rows.append(close[keep])
+        have += int(keep.sum())
+    return np.concatenate(owner_rows)[:wanted], np.concatenate(close_rows)[:wanted]
+
+
+def _deal_accounts(rng: np.random.Generator, rep: pd.DataFrame, accounts: pd.DataFrame,
+                   n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each deal's account, from its owner's region, and that account's segment."""
+    # Accounts are sorted by region.
+    region_first = accounts.groupby("sales_region")["key"].min()
+    region_size = accounts.groupby("sales_region")["key"].count()
+    first = rep["region"].map(region_first).to_numpy()
+    size = rep["region"].map(region_size).to_numpy()
+    account = (first + np.floor(rng.uniform(size=n) * size)).astype(np.int64)
+    return account, accounts["segment"].to_numpy()[account]
+
+
+def _created_dates(rng: np.random.Generator, rep: pd.DataFrame, segment: np.ndarray,
+                   deal_type: np.ndarray, close: np.ndarray,
+                   as_of: np.datetime64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each deal's created day, a sales cycle before its close (recent for open deals), its
+    close day moved no earlier than that, and whether it was open (by its drawn close day)."""
+    n = len(close)
+    cycle_mean = (rep["cycle"].to_numpy() * _lookup(SEGMENTS, segment, 3)
+                  * _lookup(DEAL_TYPES, deal_type, 2))
+    cycle = np.minimum(rng.gamma(2.2, cycle_mean / 2.2) + 5, 365).astype(np.int64)
+    hire = rep["hire_date"].to_numpy().astype("datetime64[D]")
+    created = np.maximum(close - cycle * DAY, hire + DAY)
+    is_open = close > as_of
+    recent = as_of - rng.integers(1, 30, size=n) * DAY
+    created = np.where(is_open, np.minimum(created, recent), created)
+    created = np.maximum(created, hire + DAY)
+    return created, np.maximum(close, created), is_open
+
+
+def _deal_stages(
+    rng: np.random.Generator, rep: pd.DataFrame, segment: np.ndarray, deal_type: np.ndarray,
+    created: np.ndarray, close: np.ndarray, is_open: np.ndarray, as_of: np.datetime64,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each deal's outcome by rep quality: status, first stage, furthest open stage reached,
+    final stage, and whether it was lost."""
+    n = len(close)
+    win_p = np.clip(rep["win"].to_numpy() * _lookup(DEAL_TYPES, deal_type, 3)
+                    * _lookup(SEGMENTS, segment, 4), 0.02, 0.92)
+    won = ~is_open & (rng.uniform(size=n) < win_p)
+    lost = ~is_open & ~won
+    status = np.where(is_open, "open", np.where(won, "won", "lost"))
+
+    start_stage = np.where(rng.uniform(size=n) < 0.6, 1, 2)
+    open_span = np.maximum((close - created) / DAY, 1)
+    elapsed = np.clip((as_of - created) / DAY / open_span, 0, 0.999)
+    open_reached = start_stage + np.floor(elapsed * (LAST_OPEN_STAGE - start_stage + 1))
+    tier = rep["tier"].to_numpy()
+    depth = np.empty(n)
+    for name, (a, b) in LOST_DEPTH_BETA.items():
+        rows = tier == name
+        depth[rows] = rng.beta(a, b, size=int(rows.sum()))
+    lost_reached = start_stage + np.floor(depth * (LAST_OPEN_STAGE - start_stage + 1))
+    reached = np.where(won, LAST_OPEN_STAGE, np.where(lost, lost_reached, open_reached))
+    reached = np.clip(reached, start_stage, LAST_OPEN_STAGE).astype(np.int64)
+    final_stage = np.where(won, WON_STAGE, np.where(lost, LOST_STAGE, reached))
+    return status, start_stage, reached, final_stage, lost
 
 
 def _working_time(rng: np.random.Generator, days: np.ndarray) -> np.ndarray:
