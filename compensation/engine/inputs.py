@@ -5,6 +5,10 @@ accumulation order (payee, base period, credit date, credit id) and matched to t
 assignment that covers them; a credit no assignment covers is reported, never dropped quietly.
 """
 
+# Over 500 lines on purpose: every input table is checked here so that prepare() reports all
+# problems at once, and the table checks share the column readers (_missing, _integers, _days)
+# that clawbacks and draws import from here too.
+
 from __future__ import annotations
 
 from collections.abc import Mapping
