@@ -15,7 +15,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from spm.tenancy.history import record_author
 
-from .models import Person, Team, TeamMembership
+from ..models import Person, Team, TeamMembership
 from .teams import TEAM_NAME_MAX, team_create, team_move
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .models import Person, Team
+from ..models import Person, Team
 
 TEAM_NAME_MAX = 200
 
