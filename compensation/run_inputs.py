@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
 
-from compensation import bulk
 from compensation.engine import Calendar
 from compensation.engine.inputs import columns_needed
 from compensation.engine.plans import PlanVersion as EnginePlan
@@ -25,6 +24,7 @@ from compensation.models import (
     PlanVersion,
     PlanVersionComponent,
 )
+from compensation.run_credits import read_credits
 from compensation.selectors import (
     assignments_frame,
     cancellations_frame,
@@ -155,7 +155,7 @@ def run_inputs(*, tenant: Tenant, period: Period,
     used = set(assignments["plan"])
     versions = [v for v in versions if v.engine_key in used]
     plans = engine_plans(versions=versions)
-    credits = bulk.read_credits(month_ids=list(keys), period_keys=keys,
+    credits = read_credits(month_ids=list(keys), period_keys=keys,
                                 needed=columns_needed(plans), payee_ids=payee_ids)
     cancellations = cancellations_frame(period=year)
     if len(cancellations):

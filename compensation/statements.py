@@ -172,6 +172,46 @@ def _credit_rows(person: Person, months: Sequence[Period]) -> list[dict]:
             in rows]
 
 
+def _assignment_frame(person: Person, shares: Sequence[AssignmentPeriod],
+                      keys: dict[int, str]) -> pd.DataFrame:
+    """The engine's assignment rows for `person`'s plan shares of the year's months."""
+    return pd.DataFrame({
+        "payee_id": [person.pk] * len(shares),
+        "period": [keys[s.period_id] for s in shares],
+        "plan": [s.version.engine_key for s in shares],
+        "target_incentive_cents": [_cents(s.target_incentive) for s in shares],
+        "proration": [f"{s.days}/{s.period_days}" for s in shares],
+        "valid_from": pd.to_datetime([s.valid_from for s in shares]),
+        "valid_to": pd.to_datetime([s.valid_to for s in shares]),
+    })
+
+
+def _pipeline_rows(person: Person, open_deals: Sequence[Deal],
+                   month_of: dict[str, Period]) -> list[dict]:
+    """Open deals closing in the period's months as credit rows of their owner, in full."""
+    return [{"credit_id": -deal.pk, "payee_id": person.pk, "deal_id": deal.pk,
+             "period": period_key(deal.close_date.replace(day=1)),
+             "credit_date": deal.close_date, "amount_cents": _cents(deal.amount),
+             "units": deal.units, "margin_cents": _cents(deal.margin),
+             "deal_amount_cents": _cents(deal.amount), "product_line": deal.product_line,
+             "deal_type": deal.deal_type, "is_new_logo": deal.deal_type == "new",
+             "close_date": deal.close_date}
+            for deal in open_deals
+            if period_key(deal.close_date.replace(day=1)) in month_of]
+
+
+def _credit_frame(rows: list[dict]) -> pd.DataFrame:
+    """Credit rows as the typed frame the engine reads."""
+    credits = pd.DataFrame(rows, columns=list(_CREDIT_COLUMNS))
+    credits = credits.astype({"amount_cents": np.int64, "units": np.int64,
+                              "margin_cents": np.int64,
+                              "deal_amount_cents": np.int64})
+    credits["credit_date"] = pd.to_datetime(credits["credit_date"])
+    credits["close_date"] = pd.to_datetime(credits["close_date"])
+    credits["is_new_logo"] = credits["is_new_logo"].astype(bool)
+    return credits
+
+
 def pipeline_projection(*, tenant: Tenant, person: Person, period: Period) -> Projection:
     """What `person`'s open deals closing in `period` would add at current plans and rates.
 
@@ -193,15 +233,7 @@ def pipeline_projection(*, tenant: Tenant, person: Person, period: Period) -> Pr
         return Projection(problem=f"{person} is on no plan in {period}.")
     versions = {s.version.pk: s.version for s in shares}.values()
     plans = engine_plans(versions=versions)
-    assignments = pd.DataFrame({
-        "payee_id": [person.pk] * len(shares),
-        "period": [keys[s.period_id] for s in shares],
-        "plan": [s.version.engine_key for s in shares],
-        "target_incentive_cents": [_cents(s.target_incentive) for s in shares],
-        "proration": [f"{s.days}/{s.period_days}" for s in shares],
-        "valid_from": pd.to_datetime([s.valid_from for s in shares]),
-        "valid_to": pd.to_datetime([s.valid_to for s in shares]),
-    })
+    assignments = _assignment_frame(person, shares, keys)
     quotas = quota_frame(year_months)
     quotas = quotas[quotas["payee_id"] == person.pk]
     won = _credit_rows(person, year_months)
@@ -210,15 +242,7 @@ def pipeline_projection(*, tenant: Tenant, person: Person, period: Period) -> Pr
                                           close_date__gte=first, close_date__lt=last)
                       .order_by("close_date", "pk"))
     month_of = {period_key(m.start_date): m for m in months}
-    pipeline = [{"credit_id": -deal.pk, "payee_id": person.pk, "deal_id": deal.pk,
-                 "period": period_key(deal.close_date.replace(day=1)),
-                 "credit_date": deal.close_date, "amount_cents": _cents(deal.amount),
-                 "units": deal.units, "margin_cents": _cents(deal.margin),
-                 "deal_amount_cents": _cents(deal.amount), "product_line": deal.product_line,
-                 "deal_type": deal.deal_type, "is_new_logo": deal.deal_type == "new",
-                 "close_date": deal.close_date}
-                for deal in open_deals
-                if period_key(deal.close_date.replace(day=1)) in month_of]
+    pipeline = _pipeline_rows(person, open_deals, month_of)
     from compensation.engine import Calendar
 
     calendar = Calendar.fiscal(period.fiscal_year, period.fiscal_year,
@@ -228,14 +252,7 @@ def pipeline_projection(*, tenant: Tenant, person: Person, period: Period) -> Pr
     lines = None
     try:
         for rows in (won, won + pipeline):
-            credits = pd.DataFrame(rows, columns=list(_CREDIT_COLUMNS))
-            credits = credits.astype({"amount_cents": np.int64, "units": np.int64,
-                                      "margin_cents": np.int64,
-                                      "deal_amount_cents": np.int64})
-            credits["credit_date"] = pd.to_datetime(credits["credit_date"])
-            credits["close_date"] = pd.to_datetime(credits["close_date"])
-            credits["is_new_logo"] = credits["is_new_logo"].astype(bool)
-            result = calculate(plans=plans, credits=credits, quotas=quotas,
+            result = calculate(plans=plans, credits=_credit_frame(rows), quotas=quotas,
                                assignments=assignments, calendar=calendar)
             mine = result.lines[result.lines["period"].astype(object).isin(written)]
             totals.append(int(mine["amount_cents"].sum()))

@@ -4,6 +4,10 @@ plan to effective-dated monthly quotas, mid-year changes and quota-letter acknow
 Every operation is atomic and leaves its trace in the models' history with the acting user.
 """
 
+# Just over 500 lines: every quota write, in sections (plan and seasonality, allocation,
+# applying monthly quotas, letters) that share _save, the one audited save; each service is
+# short and the sections are the map.
+
 from __future__ import annotations
 
 import datetime

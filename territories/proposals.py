@@ -82,28 +82,13 @@ def proposal_create(
             "scope": "Balancing needs at least two territories without sub-territories here."
         })
     leaf_ids = [t.pk for t in leaves]
-    rows = pd.DataFrame.from_records(
-        AccountAssignment.objects.valid_on(effective_date).filter(territory_id__in=leaf_ids)
-        .values_list("account_id", "territory_id", "account__potential"),
-        columns=["account_id", "territory_id", "potential"],
-    )
-    if rows.empty:
-        raise ValidationError({
-            "effective_date": f"No account is in these territories on {effective_date}; "
-            "apply the assignment rules first."
-        })
-    rows["potential_cents"] = [
-        int((p * 100).to_integral_value()) if p is not None else 0 for p in rows["potential"]
-    ]
     result = balancing.balance(
-        rows[["account_id", "territory_id", "potential_cents"]],
+        _book_on(effective_date, leaf_ids),
         leaf_ids,
         balancing.BalanceSpec(
             tolerance=tolerance, count_tolerance=count_tolerance, time_limit_s=time_limit_s
         ),
     )
-    names = {t.pk: t.name for t in leaves}
-    bands = result.bands
     proposal = BalancingProposal.objects.create(
         scope=scope,
         effective_date=effective_date,
@@ -114,27 +99,7 @@ def proposal_create(
         lower_bound=result.lower_bound,
         elapsed_seconds=round(result.elapsed_s, 3),
         created_by=acting_user(actor),
-        figures={
-            "before": _figures(result.before),
-            "after": _figures(result.after),
-            "bands": {
-                "low": _money(bands.low), "high": _money(bands.high),
-                "mean": _money(round(bands.mean)),
-                "count_low": bands.count_low, "count_high": bands.count_high,
-                "count_mean": round(float(bands.count_mean), 2),
-            },
-            "territories": [
-                {
-                    "id": int(row.territory_id), "name": names[int(row.territory_id)],
-                    "potential_before": _money(row.potential_before),
-                    "potential_after": _money(row.potential_after),
-                    "accounts_before": int(row.accounts_before),
-                    "accounts_after": int(row.accounts_after),
-                }
-                for row in result.territories.itertuples()
-            ],
-            "notes": result.notes,
-        },
+        figures=_result_figures(result, {t.pk: t.name for t in leaves}),
     )
     BalancingMove.objects.bulk_create(
         [
@@ -148,6 +113,50 @@ def proposal_create(
         batch_size=2000,
     )
     return proposal
+
+
+def _book_on(effective_date: datetime.date, leaf_ids: list[int]) -> pd.DataFrame:
+    """The leaves' accounts on `effective_date` with their potential in cents (one query)."""
+    rows = pd.DataFrame.from_records(
+        AccountAssignment.objects.valid_on(effective_date).filter(territory_id__in=leaf_ids)
+        .values_list("account_id", "territory_id", "account__potential"),
+        columns=["account_id", "territory_id", "potential"],
+    )
+    if rows.empty:
+        raise ValidationError({
+            "effective_date": f"No account is in these territories on {effective_date}; "
+            "apply the assignment rules first."
+        })
+    rows["potential_cents"] = [
+        int((p * 100).to_integral_value()) if p is not None else 0 for p in rows["potential"]
+    ]
+    return rows[["account_id", "territory_id", "potential_cents"]]
+
+
+def _result_figures(result: balancing.BalanceResult, names: dict[int, str]) -> dict[str, Any]:
+    """The balancing's figures as kept on the proposal: before, after, bands, per territory."""
+    bands = result.bands
+    return {
+        "before": _figures(result.before),
+        "after": _figures(result.after),
+        "bands": {
+            "low": _money(bands.low), "high": _money(bands.high),
+            "mean": _money(round(bands.mean)),
+            "count_low": bands.count_low, "count_high": bands.count_high,
+            "count_mean": round(float(bands.count_mean), 2),
+        },
+        "territories": [
+            {
+                "id": int(row.territory_id), "name": names[int(row.territory_id)],
+                "potential_before": _money(row.potential_before),
+                "potential_after": _money(row.potential_after),
+                "accounts_before": int(row.accounts_before),
+                "accounts_after": int(row.accounts_after),
+            }
+            for row in result.territories.itertuples()
+        ],
+        "notes": result.notes,
+    }
 
 
 def _lock_open(proposal: BalancingProposal) -> BalancingProposal:

@@ -148,6 +148,23 @@ def assignments_write(
     if kind not in ChangeKind.values:
         raise ValidationError({"kind": f"Unknown kind of change {kind!r}."})
     account_ids = sorted(targets)
+    known = _targets_checked(targets, account_ids)
+    current = _open_rows_locked(account_ids, effective_date)
+    change = AssignmentChange.objects.create(
+        kind=kind, effective_date=effective_date, created_by=acting_user(actor), note=note[:500]
+    )
+    pairs = _assignments_move(targets, account_ids, current, effective_date, change)
+    missing = {pk for pair in pairs for pk in pair if pk is not None} - set(known)
+    if missing:
+        known.update(Territory.objects.filter(pk__in=missing).values_list("pk", "name"))
+    change.moved_count = sum(pairs.values())
+    change.summary = _transition_summary(pairs, known)
+    change.save(update_fields=["moved_count", "summary"])
+    return change
+
+
+def _targets_checked(targets: Mapping[int, int | None], account_ids: list[int]) -> dict[int, str]:
+    """The target territories' names by id; refuses unknown territories and accounts."""
     territory_ids = {t for t in targets.values() if t is not None}
     known = dict(Territory.objects.filter(pk__in=territory_ids).values_list("pk", "name"))
     unknown = territory_ids - set(known)
@@ -156,7 +173,13 @@ def assignments_write(
     found = Account.objects.filter(pk__in=account_ids).count()
     if found != len(account_ids):
         raise ValidationError("Some accounts do not exist (or belong to another organisation).")
+    return known
 
+
+def _open_rows_locked(
+    account_ids: list[int], effective_date: datetime.date
+) -> dict[int, AccountAssignment]:
+    """Each account's row open on `effective_date`, locked; refuses changes dated after it."""
     rows = list(
         AccountAssignment.objects.select_for_update()
         .filter(account_id__in=account_ids)
@@ -175,11 +198,17 @@ def assignments_write(
             "effective_date": f"{len(later)} account(s) already have a change dated after "
             f"{effective_date} ({shown}{more}); choose a date on or after their latest change."
         })
-    current = {r.account_id: r for r in rows}
+    return {r.account_id: r for r in rows}
 
-    change = AssignmentChange.objects.create(
-        kind=kind, effective_date=effective_date, created_by=acting_user(actor), note=note[:500]
-    )
+
+def _assignments_move(
+    targets: Mapping[int, int | None],
+    account_ids: list[int],
+    current: Mapping[int, AccountAssignment],
+    effective_date: datetime.date,
+    change: AssignmentChange,
+) -> Counter[tuple[int | None, int | None]]:
+    """Close, retarget and open the rows that move each account; counts moves by (from, to)."""
     to_close: list[AccountAssignment] = []
     to_retarget: list[AccountAssignment] = []
     to_open: list[AccountAssignment] = []
@@ -211,13 +240,7 @@ def assignments_write(
     AccountAssignment.objects.bulk_update(to_close, ["valid_to", "closed_by"], batch_size=2000)
     AccountAssignment.objects.bulk_update(to_retarget, ["territory", "opened_by"], batch_size=2000)
     AccountAssignment.objects.bulk_create(to_open, batch_size=2000)
-    missing = {pk for pair in pairs for pk in pair if pk is not None} - set(known)
-    if missing:
-        known.update(Territory.objects.filter(pk__in=missing).values_list("pk", "name"))
-    change.moved_count = sum(pairs.values())
-    change.summary = _transition_summary(pairs, known)
-    change.save(update_fields=["moved_count", "summary"])
-    return change
+    return pairs
 
 
 def account_assign(

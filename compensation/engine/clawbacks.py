@@ -17,7 +17,7 @@ from . import text
 from .calendar import Calendar
 from .exact import half_up_div, to_int64
 from .inputs import EngineInputError, _days, _missing
-from .plans import PlanVersion
+from .plans import Clawback, PlanVersion
 from .result import ISSUE_COLUMNS, LINE_COLUMNS
 
 EVENT_COLUMNS = ("deal_id", "close_date", "cancel_date", "period")
@@ -42,20 +42,7 @@ def apply_clawbacks(
     `paid_lines`: lines already computed for earlier periods (and this run), in the engine's
     line format; only lines of periods up to the event's period are reversed.
     """
-    errors: list[str] = []
-    _missing(events, EVENT_COLUMNS, "cancellations", errors)
-    if errors:
-        raise EngineInputError(errors)
-    if events["deal_id"].duplicated().any():
-        errors.append("cancellations.deal_id: a deal is cancelled twice")
-    close_day = _days(events, "close_date", "cancellations", errors)
-    cancel_day = _days(events, "cancel_date", "cancellations", errors)
-    event_period = calendar.index_of(events["period"].astype(str).to_numpy())
-    if (event_period < 0).any():
-        errors.append("cancellations.period: not in the calendar: "
-                      + ", ".join(sorted(set(events["period"].astype(str)[event_period < 0]))))
-    if errors:
-        raise EngineInputError(errors)
+    close_day, cancel_day, event_period = _event_days(events, calendar)
 
     issues = []
     backwards = close_day > cancel_day
@@ -64,11 +51,7 @@ def apply_clawbacks(
                              f"deal {deal} is cancelled before it closed: nothing reversed",
                              deal=deal))
 
-    policy = {}
-    for key, plan in plans.items():
-        for component in plan.components:
-            if component.clawback is not None:
-                policy[(key, component.code)] = component.clawback
+    policy = _policies(plans)
     lines = paid_lines
     if lines.empty or not policy:
         return ClawbackResult(_empty(), _issues(issues))
@@ -109,6 +92,46 @@ def apply_clawbacks(
         merged[keep], days[keep], within[keep], prorated[keep], paid[keep], amount[keep])
     if merged.empty:
         return ClawbackResult(_empty(), _issues(issues))
+    out = _clawback_lines(merged, days=days, within=within, prorated=prorated, paid=paid,
+                          amount=amount, calendar=calendar)
+    return ClawbackResult(out, _issues(issues))
+
+
+
+def _event_days(events: pd.DataFrame,
+                calendar: Calendar) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each cancellation's close day, cancel day and period index; raises on bad events."""
+    errors: list[str] = []
+    _missing(events, EVENT_COLUMNS, "cancellations", errors)
+    if errors:
+        raise EngineInputError(errors)
+    if events["deal_id"].duplicated().any():
+        errors.append("cancellations.deal_id: a deal is cancelled twice")
+    close_day = _days(events, "close_date", "cancellations", errors)
+    cancel_day = _days(events, "cancel_date", "cancellations", errors)
+    event_period = calendar.index_of(events["period"].astype(str).to_numpy())
+    if (event_period < 0).any():
+        errors.append("cancellations.period: not in the calendar: "
+                      + ", ".join(sorted(set(events["period"].astype(str)[event_period < 0]))))
+    if errors:
+        raise EngineInputError(errors)
+    return close_day, cancel_day, event_period
+
+
+def _policies(plans: Mapping[str, PlanVersion]) -> dict[tuple[str, str], Clawback]:
+    """The clawback policy of each (plan, component) that has one."""
+    policy = {}
+    for key, plan in plans.items():
+        for component in plan.components:
+            if component.clawback is not None:
+                policy[(key, component.code)] = component.clawback
+    return policy
+
+
+def _clawback_lines(merged: pd.DataFrame, *, days: np.ndarray, within: np.ndarray,
+                    prorated: np.ndarray, paid: np.ndarray, amount: np.ndarray,
+                    calendar: Calendar) -> pd.DataFrame:
+    """The reversing lines, in the engine's line format, each with its explanation."""
     share = np.where(prorated, text.add(text.count(within - days), "/", text.count(within),
                                         " of "), "")
     explanation = text.add(
@@ -139,7 +162,7 @@ def apply_clawbacks(
         "capped_cents": 0,
         "explanation": explanation.astype(object),
     })
-    return ClawbackResult(out[list(LINE_COLUMNS)], _issues(issues))
+    return out[list(LINE_COLUMNS)]
 
 
 def _dates(days: pd.Series) -> np.ndarray:

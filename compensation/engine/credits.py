@@ -97,6 +97,9 @@ def _window_labels(ctx: ComponentContext, window: np.ndarray) -> np.ndarray:
 
 
 def _rate_table(ctx: ComponentContext, rows: np.ndarray, formula: RateTable) -> None:
+    # Longer than 80 lines on purpose: the tiers, the rounding carry, the gate texts and the
+    # explanation all read the same dozen per-credit arrays computed here; as separate
+    # functions each would take most of them as arguments, which reads worse than one pass.
     measure = ctx.component.measure
     table = compile_table(formula, measure)
     c = _common(ctx, rows)

@@ -5,6 +5,10 @@ accumulation order (payee, base period, credit date, credit id) and matched to t
 assignment that covers them; a credit no assignment covers is reported, never dropped quietly.
 """
 
+# Over 500 lines on purpose: every input table is checked here so that prepare() reports all
+# problems at once, and the table checks share the column readers (_missing, _integers, _days)
+# that clawbacks and draws import from here too.
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -187,15 +191,10 @@ def _filter_columns(c: Component) -> set[str]:
     return needed
 
 
-def prepare(
-    *,
-    plans: Mapping[str, PlanVersion],
-    credits: pd.DataFrame,
-    quotas: pd.DataFrame,
-    assignments: pd.DataFrame,
-    mbo_scores: pd.DataFrame | None,
-    calendar: Calendar | None,
-) -> Prepared:
+def _columns_checked(plans: Mapping[str, PlanVersion], credits: pd.DataFrame,
+                     quotas: pd.DataFrame, assignments: pd.DataFrame,
+                     mbo_scores: pd.DataFrame | None) -> set[str]:
+    """The optional credit columns the plans read; raises when a frame lacks a column."""
     errors: list[str] = []
     _missing(credits, CREDIT_COLUMNS, "credits", errors)
     _missing(quotas, QUOTA_COLUMNS, "quotas", errors)
@@ -208,21 +207,24 @@ def prepare(
         _missing(quotas, (QUOTA_COLUMN_OF[measure],), "quotas", errors)
     if errors:
         raise EngineInputError(errors)
+    return needed
 
-    if calendar is None:
-        keys = {str(k) for frame in (credits, quotas, assignments)
-                for k in pd.unique(frame["period"].to_numpy())}
-        try:
-            calendar = Calendar.covering(keys)
-        except ValueError as exc:
-            raise EngineInputError([str(exc)]) from exc
 
-    plan_keys = tuple(plans)
-    unknown_plans = sorted(set(assignments["plan"].astype(str)) - set(plan_keys))
-    if unknown_plans:
-        errors.append(f"assignments.plan: no plan given for {', '.join(unknown_plans[:5])}")
+def _calendar_covering(credits: pd.DataFrame, quotas: pd.DataFrame,
+                       assignments: pd.DataFrame) -> Calendar:
+    """The calendar of every period the frames name, when the caller gives none."""
+    keys = {str(k) for frame in (credits, quotas, assignments)
+            for k in pd.unique(frame["period"].to_numpy())}
+    try:
+        return Calendar.covering(keys)
+    except ValueError as exc:
+        raise EngineInputError([str(exc)]) from exc
 
-    # Payees: everyone credited or assigned, in sorted order so output order is stable.
+
+def _payees(credits: pd.DataFrame, assignments: pd.DataFrame,
+            errors: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each credit's payee code, and the payee ids the codes index."""
+    # Everyone credited or assigned, in sorted order so output order is stable.
     try:
         everyone = pd.concat([credits["payee_id"], assignments["payee_id"]], ignore_index=True)
         payee_codes, payee_ids = pd.factorize(everyone, sort=True)
@@ -233,13 +235,12 @@ def prepare(
         errors.append("payee_id: some rows have no payee")
     credit_payee = payee_codes[: len(credits)].astype(np.int64)
     payee_ids = np.asarray(payee_ids)
+    return credit_payee, payee_ids
 
-    credit_period = calendar.index_of(credits["period"])
-    _unknown_periods(credits, credit_period, "credits", errors)
-    plan_of_row, assignment_payee, assignment_period, target, share_num, share_den = \
-        assignment_columns(assignments, calendar, plan_keys, pd.Index(payee_ids), errors)
 
-    credit_day = _days(credits, "credit_date", "credits", errors)
+def _credit_columns(credits: pd.DataFrame, needed: set[str],
+                    errors: list[str]) -> dict[str, np.ndarray]:
+    """The credit columns the plans read, as arrays in the credits' order; bad ids to `errors`."""
     columns: dict[str, np.ndarray] = {"amount_cents": _integers(credits, "amount_cents",
                                                                 "credits", errors)}
     for name in ("units", "margin_cents", "deal_amount_cents"):
@@ -262,6 +263,37 @@ def prepare(
         errors.append(f"credits.credit_id: ids repeat ({', '.join(map(str, dupes))})")
     if credits["credit_id"].isna().any():
         errors.append("credits.credit_id: some rows have no id")
+    return columns
+
+
+def prepare(
+    *,
+    plans: Mapping[str, PlanVersion],
+    credits: pd.DataFrame,
+    quotas: pd.DataFrame,
+    assignments: pd.DataFrame,
+    mbo_scores: pd.DataFrame | None,
+    calendar: Calendar | None,
+) -> Prepared:
+    needed = _columns_checked(plans, credits, quotas, assignments, mbo_scores)
+
+    if calendar is None:
+        calendar = _calendar_covering(credits, quotas, assignments)
+
+    errors: list[str] = []
+    plan_keys = tuple(plans)
+    unknown_plans = sorted(set(assignments["plan"].astype(str)) - set(plan_keys))
+    if unknown_plans:
+        errors.append(f"assignments.plan: no plan given for {', '.join(unknown_plans[:5])}")
+    credit_payee, payee_ids = _payees(credits, assignments, errors)
+
+    credit_period = calendar.index_of(credits["period"])
+    _unknown_periods(credits, credit_period, "credits", errors)
+    plan_of_row, assignment_payee, assignment_period, target, share_num, share_den = \
+        assignment_columns(assignments, calendar, plan_keys, pd.Index(payee_ids), errors)
+
+    credit_day = _days(credits, "credit_date", "credits", errors)
+    columns = _credit_columns(credits, needed, errors)
 
     quota = _quota_tables(quotas, calendar, payee_ids, errors)
     mbo = _mbo_scores(mbo_scores, payee_ids, errors)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from compensation.models import CompPlan, PlanVersion, VersionStatus
+from compensation.models import CompPlan
 from compensation.services.assignments import assignments_overlapping
 from spm.crm.imports import cleaning
 from spm.crm.imports.cleaning import Cleaned, normal_key
@@ -26,6 +26,10 @@ from spm.tenancy.context import require_active_tenant
 
 from . import outcomes as rules
 from .cells import days_together, money_exact
+
+# Checking published versions cover each assignment lives in .coverage; importing
+# first_uncovered_day from here keeps working.
+from .coverage import coverage_problems, first_uncovered_day  # noqa: F401
 
 HEADER_ROW = 1
 PREVIEW_ROWS = 1000
@@ -423,7 +427,7 @@ def _settle(check: AssignmentCheck, rows: dict[int, RowOutcome]) -> None:
             if w.ended_by is not None:
                 rows[w.row].shown["last_day"] += f" (the day before row {w.ended_by} starts)"
         settled[person_id] = [w for w in kept if w.row not in failed]
-    for p in _coverage_problems(rows, settled, codes):
+    for p in coverage_problems(rows, settled, codes):
         problem(p)
     people = Person.objects.in_bulk(list(settled))
     for person_id, wanted in settled.items():
@@ -456,50 +460,3 @@ def _detail(outcome: rules.Outcome) -> str:
                 f"becomes {rules.last_day(outcome.new_valid_to)}")
     return (f"the last day of {held.plan} from {held.valid_from} changes from "
             f"{rules.last_day(held.valid_to)} to {rules.last_day(outcome.new_valid_to)}")
-
-
-def first_uncovered_day(versions: list[tuple[datetime.date, datetime.date | None]],
-                        valid_from: datetime.date,
-                        valid_to: datetime.date | None) -> datetime.date | None:
-    """The first day of [valid_from, valid_to) no published version is in force on, if any."""
-    day = valid_from
-    for v_from, v_to in sorted(versions, key=lambda v: v[0]):
-        if v_to is not None and v_to <= day:
-            continue
-        if v_from > day:
-            return day
-        if v_to is None:
-            return None
-        day = v_to
-        if valid_to is not None and day >= valid_to:
-            return None
-    return day
-
-
-def _coverage_problems(rows: dict[int, RowOutcome], settled: dict[int, list[rules.Wanted]],
-                       codes: dict[int, str]) -> list[rules.Problem]:
-    versions: dict[int, list[tuple[datetime.date, datetime.date | None]]] = defaultdict(list)
-    for plan_id, v_from, v_to in PlanVersion.objects.filter(
-            status=VersionStatus.PUBLISHED).values_list("plan_id", "valid_from", "valid_to"):
-        versions[plan_id].append((v_from, v_to))
-    problems = []
-    for wanted in settled.values():
-        for w in wanted:
-            plan_id = rows[w.row].plan_id
-            if plan_id is None:
-                continue
-            code = codes[plan_id]
-            if not versions[plan_id]:
-                problems.append(rules.Problem(w.row, "plan", (
-                    f"{code} has no published version yet; publish one before assigning "
-                    "people to it")))
-                continue
-            day = first_uncovered_day(versions[plan_id], w.valid_from, w.valid_to)
-            if day is not None:
-                spans = "; ".join(rules.span(f, t) for f, t in sorted(
-                    versions[plan_id], key=lambda v: v[0]))
-                problems.append(rules.Problem(w.row, "plan", (
-                    f"{code} has no published version in force on {day} (its published "
-                    f"versions run {spans}); change the row's dates or publish a version that "
-                    "covers them")))
-    return problems

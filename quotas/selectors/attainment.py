@@ -8,11 +8,12 @@ so the same number shows everywhere. Every read here takes a constant number of 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import reduce
 from operator import or_
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -137,35 +138,17 @@ def _window_quotas(window: Window) -> QuerySet[Quota]:
     )
 
 
-def attainment_by_person(
-    *,
-    period: Period,
-    as_of: datetime.date | None = None,
-    person_ids: Collection[int] | None = None,
-) -> list[Attainment]:
-    """Credited bookings over quota for `period` (a fiscal month, quarter or year) and for its
-    fiscal year up to the period's end, as things stood at the end of `as_of` (default today).
-
-    Quotas are each month's as known on `as_of` (`monthly_quotas`); credits come from the
-    installed credit source up to `as_of`. A manager is credited with the bookings of everyone
-    in the teams they lead, each booking by the team its seller was in on its date, when the
-    source does not credit managers itself (as crediting does, so the numbers agree before and
-    after it has run). People with neither quota nor credits are left out. Five queries, six
-    when someone joined, left or changed teams under a manager during the year.
-    """
-    # Longer than most: the quota sums, the managers' roll-up and the credit lookups share one
-    # window and each other's results, and reading it top to bottom is reading THE rule.
-    window = attainment_window(period=period, as_of=as_of)
-    day = window.as_of
-    month_start, gone, days = _month_gone(day)
+def _quota_sums(window: Window, month_start: datetime.date,
+                person_ids: Collection[int] | None) -> dict[int, dict[str, Any]]:
+    """Each person's quota for the period and the year, and what of it is due by now (one query)."""
     quotas = _window_quotas(window)
     if person_ids is not None:
         quotas = quotas.filter(person_id__in=list(person_ids))
-    after = day + datetime.timedelta(days=1)
+    after = window.as_of + datetime.timedelta(days=1)
     in_period = {"period__start_date__gte": window.period_start}
     # The month in progress; on its last day it is one of the months gone by instead.
     running = {"period__start_date": month_start, "period__end_date__gt": after}
-    quota_rows = {
+    return {
         row["person_id"]: row
         for row in quotas.order_by().values("person_id").annotate(
             quota=_sum(**in_period),
@@ -177,19 +160,15 @@ def attainment_by_person(
         )
     }
 
-    source = credit_source()
-    led: dict[int, dict[int, list[Span]]] = {}
-    if source.rolls_up_to_managers and quota_rows:
-        led = _people_led(manager_ids=set(quota_rows), start=window.year_start,
-                          end=window.cutoff)
-    wanted = None
-    if person_ids is not None:
-        wanted = set(person_ids) | {p for members in led.values() for p in members}
-    credits = source.credited(
-        windows={"period": (window.period_start, window.cutoff),
-                 "ytd": (window.year_start, window.cutoff)},
-        person_ids=wanted,
-    )
+
+def _credited_with_teams(
+    window: Window,
+    source: CreditSource,
+    credits: dict[int, dict[str, Decimal]],
+    led: dict[int, dict[int, list[Span]]],
+) -> Callable[[int, str], Decimal]:
+    """A person's credits for "period" or "ytd", plus, for a manager, those of the people they
+    led while they led them (one more query when someone joined or left mid-year)."""
     whole: list[Span] = [(window.year_start, window.cutoff, None)]
     partly: dict[int, list[Span]] = {}
     for members in led.values():
@@ -208,6 +187,43 @@ def attainment_by_person(
                 total += sum((amount for a, b, amount in pieces_of.get(member, ())
                               if a >= since and _holding(a, b, spans)), ZERO)
         return total
+
+    return credited
+
+
+def attainment_by_person(
+    *,
+    period: Period,
+    as_of: datetime.date | None = None,
+    person_ids: Collection[int] | None = None,
+) -> list[Attainment]:
+    """Credited bookings over quota for `period` (a fiscal month, quarter or year) and for its
+    fiscal year up to the period's end, as things stood at the end of `as_of` (default today).
+
+    Quotas are each month's as known on `as_of` (`monthly_quotas`); credits come from the
+    installed credit source up to `as_of`. A manager is credited with the bookings of everyone
+    in the teams they lead, each booking by the team its seller was in on its date, when the
+    source does not credit managers itself (as crediting does, so the numbers agree before and
+    after it has run). People with neither quota nor credits are left out. Five queries, six
+    when someone joined, left or changed teams under a manager during the year.
+    """
+    window = attainment_window(period=period, as_of=as_of)
+    month_start, gone, days = _month_gone(window.as_of)
+    quota_rows = _quota_sums(window, month_start, person_ids)
+    source = credit_source()
+    led: dict[int, dict[int, list[Span]]] = {}
+    if source.rolls_up_to_managers and quota_rows:
+        led = _people_led(manager_ids=set(quota_rows), start=window.year_start,
+                          end=window.cutoff)
+    wanted = None
+    if person_ids is not None:
+        wanted = set(person_ids) | {p for members in led.values() for p in members}
+    credits = source.credited(
+        windows={"period": (window.period_start, window.cutoff),
+                 "ytd": (window.year_start, window.cutoff)},
+        person_ids=wanted,
+    )
+    credited = _credited_with_teams(window, source, credits, led)
 
     ids = set(quota_rows) | (
         set(credits) & set(person_ids) if person_ids is not None else set(credits)

@@ -8,10 +8,8 @@ writes are set-based SQL over column arrays; elsewhere they go through the ORM.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
@@ -20,11 +18,21 @@ from django.utils import timezone
 
 from spm.tenancy.context import require_active_tenant
 
+# The cleaners live in their own module; importing them from here keeps working.
+from .cleaners import (  # noqa: F401
+    CENT,
+    Cleaner,
+    choice,
+    count,
+    day,
+    moment,
+    money,
+    reference,
+    text,
+)
+
 CHUNK = 5000
 BATCH = 2000
-CENT = Decimal("0.01")
-
-Cleaner = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -43,152 +51,6 @@ class RowsInvalid(ValidationError):
     def __init__(self, errors: Sequence[RowError]) -> None:
         self.row_errors = list(errors)
         super().__init__([str(e) for e in self.row_errors])
-
-
-# -- cleaners: each returns the value to store or raises ValueError with a reason ----------------
-
-
-def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def text(max_length: int, *, required: bool = False) -> Cleaner:
-    def clean(value: Any) -> str:
-        if _empty(value):
-            if required:
-                raise ValueError("is required")
-            return ""
-        if not isinstance(value, str | int):
-            raise ValueError("must be text")
-        value = str(value).strip()
-        if len(value) > max_length:
-            raise ValueError(f"is longer than {max_length} characters")
-        return value
-
-    return clean
-
-
-def choice(choices: type[models.TextChoices]) -> Cleaner:
-    """Accepts a stored value or its label, ignoring case ("Closed Won" or "won")."""
-    lookup = {str(v).lower(): v for v in choices.values}
-    lookup.update({str(label).lower(): v for v, label in choices.choices})
-
-    def clean(value: Any) -> str:
-        key = str(value).strip().lower() if value is not None else ""
-        if key not in lookup:
-            allowed = ", ".join(choices.values)
-            raise ValueError(f"{value!r} is not one of {allowed}")
-        return lookup[key]
-
-    return clean
-
-
-def money(*, max_digits: int = 14, negative: bool = False, nullable: bool = False) -> Cleaner:
-    limit = Decimal(10) ** (max_digits - 2)
-
-    def clean(value: Any) -> Decimal | None:
-        if _empty(value):
-            if nullable:
-                return None
-            raise ValueError("is required")
-        if isinstance(value, float | bool):
-            raise ValueError("must be a decimal number given as text or Decimal, not a float")
-        try:
-            amount = Decimal(str(value).strip().replace(",", ""))
-        except InvalidOperation:
-            raise ValueError(f"{value!r} is not a number") from None
-        if not amount.is_finite():
-            raise ValueError(f"{value!r} is not a number")
-        if amount < 0 and not negative:
-            raise ValueError("cannot be negative")
-        if abs(amount) >= limit:
-            raise ValueError(f"is too large (at most {max_digits - 2} digits before the point)")
-        return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-    return clean
-
-
-def day(*, nullable: bool = False) -> Cleaner:
-    def clean(value: Any) -> datetime.date | None:
-        if _empty(value):
-            if nullable:
-                return None
-            raise ValueError("is required")
-        if isinstance(value, datetime.datetime):
-            return value.date()
-        if isinstance(value, datetime.date):
-            return value
-        try:
-            return datetime.date.fromisoformat(str(value).strip())
-        except ValueError:
-            raise ValueError(f"{value!r} is not a date (use YYYY-MM-DD)") from None
-
-    return clean
-
-
-def moment(*, nullable: bool = False) -> Cleaner:
-    """A point in time; naive values are read as UTC."""
-
-    def clean(value: Any) -> datetime.datetime | None:
-        if _empty(value):
-            if nullable:
-                return None
-            raise ValueError("is required")
-        if isinstance(value, datetime.datetime):
-            stamp = value
-        elif isinstance(value, datetime.date):
-            stamp = datetime.datetime.combine(value, datetime.time())
-        else:
-            try:
-                stamp = datetime.datetime.fromisoformat(str(value).strip())
-            except ValueError:
-                raise ValueError(f"{value!r} is not a date and time (use ISO 8601)") from None
-        if timezone.is_naive(stamp):
-            stamp = stamp.replace(tzinfo=datetime.UTC)
-        return stamp
-
-    return clean
-
-
-def count(*, nullable: bool = False) -> Cleaner:
-    def clean(value: Any) -> int | None:
-        if _empty(value):
-            if nullable:
-                return None
-            raise ValueError("is required")
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError(f"{value!r} is not a whole number")
-        try:
-            number = int(str(int(value)) if isinstance(value, float) else str(value).strip())
-        except ValueError:
-            raise ValueError(f"{value!r} is not a whole number") from None
-        if number < 0:
-            raise ValueError("cannot be negative")
-        if number > 2_147_483_647:
-            raise ValueError("is too large")
-        return number
-
-    return clean
-
-
-def reference(*, nullable: bool = False) -> Cleaner:
-    """A primary key; whether it belongs to the active tenant is checked for all rows at once."""
-
-    def clean(value: Any) -> int | None:
-        if _empty(value):
-            if nullable:
-                return None
-            raise ValueError("is required")
-        if isinstance(value, models.Model):
-            return value.pk
-        if isinstance(value, bool):
-            raise ValueError(f"{value!r} is not an id")
-        try:
-            return int(str(value).strip())
-        except ValueError:
-            raise ValueError(f"{value!r} is not an id") from None
-
-    return clean
 
 
 @dataclass(frozen=True)
@@ -276,12 +138,33 @@ def plan_upsert(
     new ones) and returns (field, reason) pairs for rules that span fields.
     """
     by_name = {c.name: c for c in columns}
-    allowed = {key, *by_name, *extra_keys}
     errors: list[RowError] = []
-    cleaned: list[tuple[int, str, dict[str, Any]]] = []
+    cleaned = _rows_cleaned(rows, key=key, by_name=by_name,
+                            allowed={key, *by_name, *extra_keys}, errors=errors)
+    _references_check(columns, cleaned, errors)
+    existing = existing_by_key(model, key, [k for _, k, _ in cleaned], by_name)
+    plan = _rows_planned(cleaned, existing, key=key, by_name=by_name, check=check, errors=errors)
+    if errors:
+        raise RowsInvalid(sorted(errors, key=lambda e: (e.index, e.field)))
+    return plan
+
+
+#: A cleaned row: its index in the input, its key, and the values it gives.
+_Cleaned = tuple[int, str, dict[str, Any]]
+
+
+def _rows_cleaned(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: str,
+    by_name: Mapping[str, Column],
+    allowed: set[str],
+    errors: list[RowError],
+) -> list[_Cleaned]:
+    """Each row's key and cleaned values; unknown fields, bad cells, repeated keys to `errors`."""
+    cleaned: list[_Cleaned] = []
     seen: dict[str, int] = {}
     key_clean = text(64, required=True)
-
     for index, row in enumerate(rows):
         unknown = sorted(set(row) - allowed)
         errors.extend(RowError(index, name, "is not a known field") for name in unknown)
@@ -304,9 +187,14 @@ def plan_upsert(
             except ValueError as exc:
                 errors.append(RowError(index, name, str(exc)))
         cleaned.append((index, row_key, values))
+    return cleaned
 
-    # Referenced ids must exist in the active tenant: the database's foreign keys alone would
-    # accept another tenant's id.
+
+def _references_check(
+    columns: Sequence[Column], cleaned: Sequence[_Cleaned], errors: list[RowError]
+) -> None:
+    """Report referenced ids that are not in the active tenant (one query per column)."""
+    # The database's foreign keys alone would accept another tenant's id.
     for column in columns:
         if column.references is None:
             continue
@@ -318,7 +206,17 @@ def plan_upsert(
             if ref is not None and ref not in known:
                 errors.append(RowError(index, column.name, f"no {label} with id {ref}"))
 
-    existing = existing_by_key(model, key, [k for _, k, _ in cleaned], by_name)
+
+def _rows_planned(
+    cleaned: Sequence[_Cleaned],
+    existing: Mapping[str, dict[str, Any]],
+    *,
+    key: str,
+    by_name: Mapping[str, Column],
+    check: Callable[[dict[str, Any]], list[tuple[str, str]]] | None,
+    errors: list[RowError],
+) -> UpsertPlan:
+    """Sort the rows into creates, updates and unchanged, running `check` on complete rows."""
     bad_rows = {e.index for e in errors}
     plan = UpsertPlan()
     for index, row_key, values in cleaned:
@@ -344,8 +242,6 @@ def plan_upsert(
             plan.unchanged.append((index, old["pk"]))
         else:
             plan.updates.append((index, old["pk"], old, merged))
-    if errors:
-        raise RowsInvalid(sorted(errors, key=lambda e: (e.index, e.field)))
     return plan
 
 

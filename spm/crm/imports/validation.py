@@ -16,7 +16,7 @@ from spm.crm.models import Deal, Lead
 from spm.tenancy.context import require_active_tenant
 
 from . import cleaning, roster
-from .fields import PERSON_REF, Field, Kind, match_headers
+from .fields import PERSON_REF, Field, HeaderMatch, Kind, match_headers
 from .options import ImportOptions
 from .reading import Table
 from .references import (
@@ -135,6 +135,7 @@ class Sheet:
 def check_table(
     kind: Kind, table: Table, options: ImportOptions | None = None
 ) -> ImportCheck:
+    """Check every cell of `table` as rows of `kind`: problems by row and column, and a preview."""
     tenant = require_active_tenant()
     options = options or ImportOptions()
     check = ImportCheck(
@@ -154,6 +155,18 @@ def check_table(
         raw={name: cells[position] for name, position in match.columns.items()},
         timezone=tenant.timezone,
     )
+    _check_columns(kind, match, check)
+    if kind.name == "people":
+        check.effective_date = roster.effective_day(tenant, options.effective_date)
+        roster.derive_name(sheet)
+    _clean_cells(sheet, check, timezone=tenant.timezone)
+    _collect_problems(sheet, check)
+    _fill_preview(sheet, check)
+    return check
+
+
+def _check_columns(kind: Kind, match: HeaderMatch, check: ImportCheck) -> None:
+    """Report required columns that are missing and columns that are not used."""
     for spec in kind.fields:
         present = spec.name in match.columns or any(n in match.columns for n in spec.or_from)
         if spec.required and not present:
@@ -172,12 +185,13 @@ def check_table(
             f"Columns not used for {kind.label.lower()}: {', '.join(match.ignored)}."
         )
 
-    if kind.name == "people":
-        check.effective_date = roster.effective_day(tenant, options.effective_date)
-        roster.derive_name(sheet)
+
+def _clean_cells(sheet: Sheet, check: ImportCheck, *, timezone: str) -> None:
+    """Clean each field's cells, then run the checks of the kind and across rows and fields."""
+    kind = sheet.kind
     for spec in kind.fields:
         if spec.name in sheet.raw and spec.kind not in CONTEXTUAL:
-            sheet.cleaned[spec.name] = _clean(spec, sheet.raw[spec.name], timezone=tenant.timezone)
+            sheet.cleaned[spec.name] = _clean(spec, sheet.raw[spec.name], timezone=timezone)
             if sheet.cleaned[spec.name].notice:
                 check.notices.append(sheet.cleaned[spec.name].notice)
     KIND_CHECKS.get(kind.name, _no_more_checks)(sheet, check)
@@ -186,7 +200,10 @@ def check_table(
         _flag_duplicates(sheet.cleaned[kind.key], sheet.raw[kind.key])
     _cross_checks(kind, sheet.cleaned)
 
-    for spec in kind.fields:
+
+def _collect_problems(sheet: Sheet, check: ImportCheck) -> None:
+    """Turn the cleaned fields' problems into errors naming row and column, in row order."""
+    for spec in sheet.kind.fields:
         if spec.name not in sheet.cleaned or spec.name not in sheet.headers:
             continue
         problems = sheet.cleaned[spec.name].problems.dropna()
@@ -197,6 +214,10 @@ def check_table(
         )
     check.errors.sort(key=lambda e: e.row)
 
+
+def _fill_preview(sheet: Sheet, check: ImportCheck) -> None:
+    """Keep the parsed rows for applying, and build the preview the user confirms."""
+    cells = sheet.cells
     check._frame = pd.DataFrame(
         {name: c.parsed for name, c in sheet.cleaned.items()}, index=cells.index, dtype=object
     )
@@ -213,7 +234,6 @@ def check_table(
         ]
     if check.unknown_account_rows:
         check.preview["unknown_account_rows"] = check.unknown_account_rows
-    return check
 
 
 # Fields whose cells are read against other fields of the row or the file; the checks of their
