@@ -181,6 +181,7 @@ def _manager_teams(
             team = Team.objects.get(pk=led[manager.pk][0].pk)
             boss_led = {t.pk for t in led.get(people[boss_id].pk, [])} if boss_id else set()
             if boss_team is not None and team.parent_id not in boss_led:
+                assert boss_id is not None  # a boss's team is only found through their id
                 try:
                     team = team_move(team=team, parent=boss_team)
                 except ValidationError:
