@@ -1,5 +1,6 @@
-"""Tenant admin for plans, versions, the component library, assignments, crediting setup and
-MBO scores.
+"""Tenant admin for plans, versions and the component library (assignments and crediting setup
+are in admin_setup, MBO scores and service-written records in admin_records). A little over 500
+lines because the component and version pages share one validation path, the engine's.
 
 Plan rules are the engine's: a component (with its tiers, points, milestones and caps as they
 are about to be saved) is converted to the engine's dataclass and validated, and each error is
@@ -10,7 +11,6 @@ open read-only.
 from __future__ import annotations
 
 import copy
-import csv
 from collections.abc import Callable
 from typing import Any
 
@@ -19,19 +19,17 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from compensation.engine.plans import PlanVersion as EnginePlan
 from compensation.engine.plans import validate_plan
 from spm.tenancy.admin_site import (
-    ServiceSaveMixin,
     TenantInline,
     TenantModelAdmin,
     TenantModelForm,
     tenant_admin_site,
 )
-from spm.web import neutralise
 
 from .models import (
     Component,
@@ -40,20 +38,6 @@ from .models import (
     ComponentMilestone,
     ComponentTier,
     CompPlan,
-    CreditRule,
-    DealCancellation,
-    DealSplit,
-    DealSplitSet,
-    ExchangeRate,
-    MboScore,
-    MboScoreLockedError,
-    PayCycle,
-    PayCycleTransition,
-    PayeePayroll,
-    PaySettings,
-    PlanAcceptance,
-    PlanAssignment,
-    PlanReminder,
     PlanVersion,
     PlanVersionComponent,
 )
@@ -68,15 +52,11 @@ from .plan_rows import (
 )
 from .plan_text import component_text, money, number, pct, tier_bounds, tier_rate
 from .services import (
-    assignment_change,
-    assignment_create,
-    assignment_periods_refresh,
     component_revise,
     plan_version_new_from,
     plan_version_publish,
 )
 from .services.plans import _next_number, _next_revision
-from .services.splits import deal_splits_set, split_total_error
 
 # ------------------------------------------------------------------------------------------------
 # Components: one set of rules, the engine's
@@ -540,286 +520,5 @@ class CompPlanAdmin(TenantModelAdmin):
     inlines = [PlanVersionInline]
 
 
-# ------------------------------------------------------------------------------------------------
-# Assignments and crediting setup
-# ------------------------------------------------------------------------------------------------
-
-
-@admin.register(PlanAssignment, site=tenant_admin_site)
-class PlanAssignmentAdmin(ServiceSaveMixin, TenantModelAdmin):
-    list_display = ["person", "plan", "valid_from", "valid_to", "target_incentive"]
-    list_filter = ["plan"]
-    list_select_related = ["person", "plan"]
-    search_fields = ["person__name", "person__employee_id", "plan__code"]
-    autocomplete_fields = ["person", "plan"]
-
-    def service_save(self, request: HttpRequest, obj: PlanAssignment, form: Any,
-                     change: bool) -> PlanAssignment | None:
-        if not change:
-            return assignment_create(
-                person=obj.person, plan=obj.plan, valid_from=obj.valid_from,
-                valid_to=obj.valid_to, target_incentive=obj.target_incentive, notes=obj.notes,
-                actor=request.user)
-        if "person" in form.changed_data:
-            return None  # handing an assignment to someone else has no service
-        changes = {name: form.cleaned_data[name] for name in form.changed_data}
-        return assignment_change(assignment=obj, actor=request.user, **changes)
-
-    def save_model(self, request: HttpRequest, obj: PlanAssignment, form: Any,
-                   change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if change and "person" in form.changed_data:
-            assignment_periods_refresh(assignments=[obj])
-
-
-class SplitsFormSet(BaseInlineFormSet):
-    def clean(self) -> None:
-        super().clean()
-        if any(form.errors for form in self.forms):
-            return
-        kept = [form for form in self.forms
-                if form not in self.deleted_forms and form.cleaned_data.get("person")]
-        if not kept:
-            raise ValidationError("Add the people the deal is split between; to credit the "
-                                  "owner alone, delete the split instead.")
-        people = [form.cleaned_data["person"].pk for form in kept]
-        if len(set(people)) != len(people):
-            raise ValidationError("Each person appears once in a deal's splits.")
-        problem = split_total_error([form.cleaned_data.get("percent") for form in kept])
-        if problem:
-            raise ValidationError(problem)
-
-
-class DealSplitInline(TenantInline):
-    model = DealSplit
-    formset = SplitsFormSet
-    fields = ["person", "percent"]
-    autocomplete_fields = ["person"]
-    extra = 2
-
-
-@admin.register(DealSplitSet, site=tenant_admin_site)
-class DealSplitSetAdmin(TenantModelAdmin):
-    list_display = ["deal", "shares", "reason"]
-    search_fields = ["deal__external_id", "deal__name"]
-    autocomplete_fields = ["deal"]
-    inlines = [DealSplitInline]
-
-    def save_model(self, request: HttpRequest, obj: DealSplitSet, form: Any,
-                   change: bool) -> None:
-        if change and "deal" in form.changed_data:
-            # Moving a split set to another deal has no service: saved as typed.
-            super().save_model(request, obj, form, change)
-        # Otherwise the set and its splits are written together in save_related.
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any,
-                     change: bool) -> None:
-        obj = form.instance
-        if change and "deal" in form.changed_data:
-            super().save_related(request, form, formsets, change)
-            return
-        splits = next(f for f in formsets if f.model is DealSplit)
-        kept = [f for f in splits.forms if f not in splits.deleted_forms
-                and getattr(f, "cleaned_data", None) and f.cleaned_data.get("person")]
-        # SplitsFormSet checked these the way the service does, so it does not refuse them here.
-        saved = deal_splits_set(
-            deal=obj.deal, reason=obj.reason, actor=request.user,
-            splits=[(f.cleaned_data["person"], f.cleaned_data["percent"]) for f in kept])
-        if saved is not None:
-            obj.pk = saved.pk
-            obj._state.adding = False
-            obj._state.db = saved._state.db
-        for formset in formsets:  # what formset.save() records, for the change message
-            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-
-    @admin.display(description="shares")
-    def shares(self, obj: DealSplitSet) -> str:
-        return ", ".join(f"{s.person} {s.percent}%" for s in obj.splits.select_related("person"))
-
-
-@admin.register(CreditRule, site=tenant_admin_site)
-class CreditRuleAdmin(TenantModelAdmin):
-    list_display = ["name", "priority", "is_active", "target", "person", "product_line",
-                    "territory", "valid_from", "valid_to"]
-    list_filter = ["is_active", "target"]
-    list_select_related = ["person", "territory"]
-    search_fields = ["name", "product_line"]
-    autocomplete_fields = ["person"]
-
-
-@admin.register(ExchangeRate, site=tenant_admin_site)
-class ExchangeRateAdmin(TenantModelAdmin):
-    list_display = ["currency", "valid_from", "rate"]
-    list_filter = ["currency"]
-    search_fields = ["currency"]
-
-
-@admin.register(DealCancellation, site=tenant_admin_site)
-class DealCancellationAdmin(TenantModelAdmin):
-    list_display = ["deal", "kind", "cancel_date", "reason"]
-    list_filter = ["kind"]
-    list_select_related = ["deal"]
-    search_fields = ["deal__external_id", "deal__name"]
-    autocomplete_fields = ["deal"]
-
-
-# ------------------------------------------------------------------------------------------------
-# MBO scores
-# ------------------------------------------------------------------------------------------------
-
-
-@admin.register(MboScore, site=tenant_admin_site)
-class MboScoreAdmin(TenantModelAdmin):
-    """Scores as managers enter them on the MBO page; finance may correct them too. The model's
-    checks (MBO component, window of its cadence, range, lock) land on the field they name."""
-
-    finance_can_edit = True
-    fields = ["payee", "component", "period", "score_pct", "comment", "entered_by", "entered_at"]
-    list_display = ["payee", "component", "period", "score_pct", "entered_by", "entered_at"]
-    list_filter = ["period__fiscal_year", "period__kind", "component__code"]
-    list_select_related = ["payee", "component", "period", "entered_by"]
-    search_fields = ["payee__name", "payee__employee_id", "component__code"]
-    autocomplete_fields = ["payee"]
-    readonly_fields = ["entered_by", "entered_at"]
-
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest,
-                                 **kwargs: Any) -> Any:
-        if db_field.name == "component":
-            kwargs["queryset"] = Component.objects.filter(kind="mbo")
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def _locked(self, obj: MboScore | None) -> bool:
-        return obj is not None and obj.pk is not None and obj.locked_period() is not None
-
-    def has_change_permission(self, request: HttpRequest, obj: MboScore | None = None) -> bool:
-        return super().has_change_permission(request, obj) and not self._locked(obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: MboScore | None = None) -> bool:
-        return super().has_delete_permission(request, obj) and not self._locked(obj)
-
-    def save_model(self, request: HttpRequest, obj: MboScore, form: Any, change: bool) -> None:
-        obj.entered_by = request.user
-        obj._history_user = request.user
-        obj.save()
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[MboScore]) -> None:
-        # One by one: a queryset delete would skip the model's refusal in locked periods.
-        kept = []
-        for score in queryset.select_related("period"):
-            score._history_user = request.user
-            try:
-                score.delete()
-            except MboScoreLockedError:
-                kept.append(score)
-        if kept:
-            self.message_user(request, f"{len(kept)} score(s) in locked periods were kept; "
-                                       "their pay is final.", messages.WARNING)
-
-
-# ------------------------------------------------------------------------------------------------
-# Plan acceptances and reminders: the record of who accepted what, never edited by hand
-# ------------------------------------------------------------------------------------------------
-
-
-class _RecordAdmin(TenantModelAdmin):
-    """Rows written only by their service (on the plan pages); the admin lists and searches."""
-
-    actions = ["export_csv"]
-
-    @admin.action(description="Download the selected as CSV")
-    def export_csv(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse:
-        columns = list(self.list_display)
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        name = self.model._meta.verbose_name_plural.replace(" ", "-")
-        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-        writer = csv.writer(response)
-        writer.writerow(columns)
-        for row in queryset.select_related(*self.list_select_related):
-            writer.writerow([neutralise(str(getattr(row, c) or "")) for c in columns])
-        return response
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    # A row is never changed here; asked without a row (a missing or foreign id) the answer is
-    # the usual one, so both get the same 404.
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return obj is None and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-@admin.register(PlanAcceptance, site=tenant_admin_site)
-class PlanAcceptanceAdmin(_RecordAdmin):
-    list_display = ["person", "version", "accepted_at", "accepted_by", "fingerprint"]
-    list_filter = ["version__plan"]
-    list_select_related = ["person", "version__plan", "accepted_by"]
-    search_fields = ["person__name", "person__employee_id"]
-
-
-@admin.register(PlanReminder, site=tenant_admin_site)
-class PlanReminderAdmin(_RecordAdmin):
-    list_display = ["person", "version", "sent_at", "sent_by", "emailed_to", "read_at"]
-    list_filter = ["version__plan"]
-    list_select_related = ["person", "version__plan", "sent_by"]
-    search_fields = ["person__name", "emailed_to"]
-
-
-# ------------------------------------------------------------------------------------------------
-# Pay cycle settings: the second-approval threshold and each payee's payroll code
-# ------------------------------------------------------------------------------------------------
-
-
-@admin.register(PaySettings, site=tenant_admin_site)
-class PaySettingsAdmin(TenantModelAdmin):
-    list_display = ["second_approval_above"]
-
-
-@admin.register(PayeePayroll, site=tenant_admin_site)
-class PayeePayrollAdmin(TenantModelAdmin):
-    list_display = ["person", "payroll_code", "cost_centre"]
-    list_select_related = ["person"]
-    search_fields = ["person__name", "person__employee_id", "payroll_code", "cost_centre"]
-    autocomplete_fields = ["person"]
-
-
-class PayCycleTransitionInline(TenantInline):
-    model = PayCycleTransition
-    extra = 0
-    can_delete = False
-    fields = ["at", "actor", "action", "payee", "from_status", "to_status", "reason"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-@admin.register(PayCycle, site=tenant_admin_site)
-class PayCycleAdmin(TenantModelAdmin):
-    """Read-only: a cycle moves only through its pay page (and the services behind it), so
-    every step keeps who, when and why."""
-
-    list_display = ["period", "status", "updated_at"]
-    list_filter = ["status"]
-    list_select_related = ["period"]
-    fields = ["period", "status"]
-    readonly_fields = fields
-    inlines = [PayCycleTransitionInline]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    # Never changed here; asked without a row (a missing or another tenant's id) the answer is
-    # the usual one, so both get the same 404.
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return obj is None and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-from . import admin_ops  # noqa: E402, F401  (registers the operations settings)
+# The other tenant admin pages of compensation, registered on import.
+from . import admin_ops, admin_records, admin_setup  # noqa: E402, F401
