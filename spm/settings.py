@@ -159,7 +159,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A message becomes visible to another worker only after this long; it must exceed the longest
 # hard time limit, or a slow task would run twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, int] = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT * 2,
+}
+# A shorter timeout lets a test (or a deployment of short tasks) see a killed worker's message
+# redelivered within seconds; the sweep that looks for such messages then runs every second
+# (kombu's default looks only every ~100 s, longer than such a timeout).
+if os.environ.get("CELERY_VISIBILITY_TIMEOUT"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ["CELERY_VISIBILITY_TIMEOUT"]),
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+    }
 # Redelivery after a lost worker is decided per task: only idempotent tasks (spm.tasks.tenant_task
 # with idempotent=True) acknowledge late and are requeued when their worker dies.
 CELERY_TASK_ACKS_LATE = False

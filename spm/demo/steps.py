@@ -23,6 +23,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from compensation.demo import build_compensation
+from compensation.demo_pay import build_adjustments, build_pay_cycles
 from compensation.models import CreditBuild
 from compensation.services.recompute import calculate_years, recompute_requests_muted
 from planning.demo import build_sales_plans
@@ -363,7 +364,9 @@ STEPS: list[Step] = [
     build_sales_plans,
     build_quota_plan,
     build_compensation,
+    build_adjustments,
     run_calculations,
+    build_pay_cycles,
 ]
 
 

@@ -61,3 +61,26 @@ def probe_without_tenant(*, redis_key: str = "") -> dict:
         client.set(redis_key, json.dumps(result), ex=300)
         client.close()
     return result
+
+
+@tenant_task(idempotent=True)
+def recalculate_then_pause(*, tenant: Tenant, period_id: int, attempts_key: str,
+                           pause_seconds: float) -> str:
+    """A calculation run that, on its first delivery only, pauses before its transaction
+    commits: long enough for a test to kill the worker with the run's lines written but not
+    committed. Attempts are counted in Redis, which outlives the killed worker."""
+    import time
+
+    from compensation.services.runs import calculation_run
+    from spm.org.models import Period
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    attempt = client.incr(attempts_key)
+    client.expire(attempts_key, 600)
+    run = calculation_run(tenant=tenant, period=Period.objects.get(pk=period_id))
+    if attempt == 1:
+        client.set(f"{attempts_key}:paused", run.status, ex=600)
+        time.sleep(pause_seconds)
+    client.set(f"{attempts_key}:done", attempt, ex=600)
+    client.close()
+    return run.status
