@@ -434,3 +434,17 @@ def test_two_quotas_for_one_payee_and_month_name_both_rows(sim):
     message = sim.errors(sim.file("credits.csv", text_file(CREDIT_HEADER, CREDIT_ROWS)), quotas)
     assert ("quotas.csv rows 2, 4: payee_id Müller, period 2026-01 appears more than once: "
             "a payee has one quota per period") in message
+
+
+def test_a_proration_that_cannot_be_read_and_dates_out_of_order_name_their_rows(sim):
+    header = ["payee_id", "period", "Proration", "valid_from", "valid_to"]
+    rows = [["Müller", "2026-01", "1/0", "2026-01-01", "2026-01-31"],
+            ["Søren", "2026-02", "15/28", "2026-02-20", "2026-02-01"],
+            ["Søren", "2026-01", "3/2", "", ""]]
+    message = sim.errors(sim.file("credits.csv", text_file(CREDIT_HEADER, CREDIT_ROWS)),
+                         quotas_file(sim), sim.file("people.csv", text_file(header, rows)))
+    assert ("people.csv row 2, Proration: '1/0' is not a share of the period between 0 and 1"
+            in message)
+    assert "people.csv row 3, valid_from: 2026-02-20 is after valid_to 2026-02-01" in message
+    assert "people.csv row 4, Proration: '3/2' is not a share" in message
+    assert "Fraction" not in message

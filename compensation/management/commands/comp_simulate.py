@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -132,6 +133,31 @@ def in_file_terms(error: str, terms: dict[str, FileTerms]) -> str:
     rest = re.sub(r"\b[a-z_]+_cents\b", lambda m: file.header(m[0]), rest)
     where = file.name if column is None else f"{file.name}, column {file.header(column)}"
     return f"{where}: {rest}"
+
+
+def check_assignments(frame: pd.DataFrame, terms: FileTerms, problems: Problems) -> None:
+    """A proration that is not a share of the period, or a validity that ends before it starts,
+    named by its row and header: the engine would refuse it without saying which row."""
+    if frame.empty or not terms.rows:
+        return
+    for i, text in enumerate(frame.get("proration", pd.Series(dtype=object))):
+        if text is None or pd.isna(text) or str(text).strip() == "":
+            continue
+        try:
+            share = Fraction(str(text).strip())
+        except (ValueError, ZeroDivisionError):
+            share = None
+        if share is None or not 0 <= share <= 1:
+            problems.add(f"{terms.name} row {terms.rows[i]}, {terms.header('proration')}",
+                         f"{text!r} is not a share of the period between 0 and 1 "
+                         f"(write it as 15/31 or 0.5)")
+    if "valid_from" in frame.columns and "valid_to" in frame.columns:
+        starts = pd.to_datetime(frame["valid_from"])
+        ends = pd.to_datetime(frame["valid_to"])
+        for i in frame.index[(starts > ends).fillna(False)]:
+            problems.add(f"{terms.name} row {terms.rows[i]}, {terms.header('valid_from')}",
+                         f"{starts[i]:%Y-%m-%d} is after {terms.header('valid_to')} "
+                         f"{ends[i]:%Y-%m-%d}")
 
 
 def repeated_rows(frame: pd.DataFrame, columns: list[str], terms: FileTerms,
@@ -511,6 +537,8 @@ class Command(BaseCommand):
         if not problems.items:
             repeated_rows(credits, ["credit_id"], terms["credits"], problems,
                           "each credit needs its own id")
+            if assignments is not None:
+                check_assignments(assignments, terms["assignments"], problems)
             repeated_rows(quotas, ["payee_id", "period"], terms["quotas"], problems,
                           "a payee has one quota per period")
         if mbo_scores is not None and plan is not None and not problems.items:
