@@ -448,3 +448,22 @@ def test_a_proration_that_cannot_be_read_and_dates_out_of_order_name_their_rows(
     assert "people.csv row 3, valid_from: 2026-02-20 is after valid_to 2026-02-01" in message
     assert "people.csv row 4, Proration: '3/2' is not a share" in message
     assert "Fraction" not in message
+
+
+@pytest.mark.parametrize(("field", "value"), [("last_draw_period", "June"),
+                                              ("recovery_start", "2026-13")])
+def test_a_draw_month_that_cannot_be_read_is_an_error_naming_its_path(sim, field, value):
+    sim.plan.write_text(f"""
+plan: D
+version: 1
+components:
+  - code: ramp
+    kind: draw
+    recoverable: true
+    amount: 3000.00
+    {field}: "{value}"
+""", encoding="utf-8")
+    message = sim.errors(sim.file("credits.csv", text_file(CREDIT_HEADER, CREDIT_ROWS)),
+                         quotas_file(sim))
+    assert (f"plan.yaml: components[0].{field}: '{value}' is not a month; "
+            f"write it as 2026-06") in message
