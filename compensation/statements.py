@@ -2,7 +2,9 @@
 by component, year to date, draw balance) and what the open pipeline would earn if won.
 
 The projection runs the same engine as a calculation run, for one payee, on the credits of the
-fiscal year so far plus the payee's open deals closing in the period as if they were won today.
+fiscal year so far plus the payee's open deals closing in the period as if they were won today;
+then once per open deal with only that deal added, so a rep sees what closing it would add at the
+margin of where they stand.
 """
 
 from __future__ import annotations
@@ -142,15 +144,37 @@ class ProjectedDeal:
 
 
 @dataclass
+class WhatIf:
+    """One open deal won alone at its current amount, every other open deal still open.
+
+    `adds` is the change in the period's earnings, computed by the engine on the payee's real
+    credits plus this deal, so tiers, accelerators and caps apply at the margin: it is not the
+    deal's amount times a flat rate, and the what-ifs of several deals do not add up to the
+    projection of winning them all.
+    """
+
+    deal: Deal
+    adds: Decimal
+    earnings: Decimal  # the period's earnings if this deal alone were won
+
+
+@dataclass
 class Projection:
     deals: list[ProjectedDeal] = field(default_factory=list)
+    what_if: list[WhatIf] = field(default_factory=list)
     earned: Decimal = ZERO  # the period's earnings on won deals, recomputed now
     with_pipeline: Decimal = ZERO  # the same if every open deal closing in it were won
     problem: str = ""
+    what_if_omitted: int = 0  # open deals past WHAT_IF_LIMIT, by close date, left unpriced
 
     @property
     def extra(self) -> Decimal:
         return self.with_pipeline - self.earned
+
+
+# Each what-if is one engine run; a rep's pipeline for one period is rarely longer than this,
+# and past it the page would wait on dozens of runs.
+WHAT_IF_LIMIT = 25
 
 
 def _cents(value: Decimal | None) -> int:
@@ -212,6 +236,17 @@ def _credit_frame(rows: list[dict]) -> pd.DataFrame:
     return credits
 
 
+def _projected_lines(lines: pd.DataFrame, by_deal: dict[int, Deal]) -> list[ProjectedDeal]:
+    """The lines the open deals earn when all are won (their credit ids are negative)."""
+    if not len(lines):
+        return []
+    pipeline_lines = lines[lines["credit_id"].astype("Int64").fillna(0) < 0]
+    return [ProjectedDeal(deal=by_deal[int(row.deal_id)],
+                          amount=Decimal(int(row.amount_cents)).scaleb(-2),
+                          explanation=str(row.explanation))
+            for row in pipeline_lines.itertuples()]
+
+
 def pipeline_projection(*, tenant: Tenant, person: Person, period: Period) -> Projection:
     """What `person`'s open deals closing in `period` would add at current plans and rates.
 
@@ -248,28 +283,30 @@ def pipeline_projection(*, tenant: Tenant, person: Person, period: Period) -> Pr
     calendar = Calendar.fiscal(period.fiscal_year, period.fiscal_year,
                                tenant.fiscal_year_start_month)
     written = {period_key(m.start_date) for m in months}
-    totals = []
-    lines = None
+
+    def earnings(rows: list[dict]) -> tuple[int, pd.DataFrame]:
+        result = calculate(plans=plans, credits=_credit_frame(rows), quotas=quotas,
+                           assignments=assignments, calendar=calendar)
+        mine = result.lines[result.lines["period"].astype(object).isin(written)]
+        return int(mine["amount_cents"].sum()), mine
+
+    alone: dict[int, int] = {}
     try:
-        for rows in (won, won + pipeline):
-            result = calculate(plans=plans, credits=_credit_frame(rows), quotas=quotas,
-                               assignments=assignments, calendar=calendar)
-            mine = result.lines[result.lines["period"].astype(object).isin(written)]
-            totals.append(int(mine["amount_cents"].sum()))
-            lines = mine
+        earned, _ = earnings(won)
+        with_all, lines = earnings(won + pipeline)
+        # One engine run per deal: the payee's real credits plus that deal only.
+        for row in pipeline[:WHAT_IF_LIMIT]:
+            alone[row["deal_id"]], _ = earnings([*won, row])
     except (EngineInputError, PlanInvalid) as exc:
         return Projection(problem=f"The projection cannot be computed: {exc}")
     by_deal = {deal.pk: deal for deal in open_deals}
-    projected = []
-    if lines is not None and len(lines):
-        pipeline_lines = lines[lines["credit_id"].astype("Int64").fillna(0) < 0]
-        for row in pipeline_lines.itertuples():
-            projected.append(ProjectedDeal(
-                deal=by_deal[int(row.deal_id)],
-                amount=Decimal(int(row.amount_cents)).scaleb(-2),
-                explanation=str(row.explanation)))
-    return Projection(deals=projected, earned=Decimal(totals[0]).scaleb(-2),
-                      with_pipeline=Decimal(totals[1]).scaleb(-2))
+    what_if = [WhatIf(deal=by_deal[pk], adds=Decimal(total - earned).scaleb(-2),
+                      earnings=Decimal(total).scaleb(-2))
+               for pk, total in alone.items()]
+    return Projection(deals=_projected_lines(lines, by_deal), what_if=what_if,
+                      earned=Decimal(earned).scaleb(-2),
+                      with_pipeline=Decimal(with_all).scaleb(-2),
+                      what_if_omitted=len(pipeline) - len(alone))
 
 
 _CREDIT_COLUMNS = ("credit_id", "payee_id", "deal_id", "period", "credit_date", "amount_cents",

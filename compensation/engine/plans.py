@@ -8,6 +8,7 @@ as `components[2].tiers[1].rate` points at the line a comp admin has to fix.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -399,6 +400,14 @@ def _validate_draw(errors: _Errors, path: str, c: Component, d: Draw) -> None:
                          "max_recovery_per_period and recovery_start")
     if c.clawback is not None:
         errors.add(f"{path}.clawback", "a draw cannot be clawed back")
+    # A month the engine cannot place would silently mean "never" or "from the start".
+    for name in ("recovery_start", "last_draw_period"):
+        value = getattr(d, name)
+        if value is not None and not _MONTH.fullmatch(str(value)):
+            errors.add(f"{path}.{name}", f"{value!r} is not a month; write it as 2026-06")
+
+
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def _validate_filter(errors: _Errors, path: str, f: CreditFilter) -> None:

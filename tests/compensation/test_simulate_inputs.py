@@ -383,3 +383,87 @@ def test_a_hundred_thousand_rows_are_read_and_checked_column_by_column(tmp_path)
     assert frame["amount_cents"].dtype == "int64"
     assert frame["amount_cents"].tolist() == cents
     assert frame["period"].str.fullmatch(r"2026-\d\d").all()
+
+
+# -- errors in the file's own words ---------------------------------------------------------------
+
+MARGIN_PLAN = """
+plan: M
+version: 1
+components:
+  - code: commission
+    kind: rate_table
+    measure: margin
+    method: graduated
+    tiers:
+      - {from: 0%, to: 100%, rate: 8%}
+      - {from: 100%, rate: 12%}
+"""
+
+
+def test_a_plan_paid_on_margin_names_the_missing_margin_column_as_the_file_would_have_it(sim):
+    sim.plan.write_text(MARGIN_PLAN, encoding="utf-8")
+    message = sim.errors(sim.file("deals.csv", text_file(CREDIT_HEADER, CREDIT_ROWS)),
+                         quotas_file(sim))
+    assert "deals.csv: missing column(s) margin" in message
+    assert "quotas.csv: missing column(s) quota_margin" in message
+    assert "_cents" not in message
+    assert "credits:" not in message
+
+
+def test_an_engine_error_about_a_column_uses_the_header_the_file_wrote(sim):
+    from compensation.management.commands.comp_simulate import FileTerms, in_file_terms
+
+    terms = {"quotas": FileTerms(name="targets.xlsx", headers={"quota_cents": "Quota (USD)"})}
+    assert in_file_terms("quotas.quota_cents: must be ≥ 0", terms) == (
+        "targets.xlsx, column Quota (USD): must be ≥ 0")
+    assert in_file_terms("credits: missing column(s) margin_cents, units", {}) == (
+        "credits: missing column(s) margin, units")
+
+
+def test_a_repeated_credit_id_names_the_rows_that_repeat_it(sim):
+    rows = [CREDIT_ROWS[0], CREDIT_ROWS[1], [*CREDIT_ROWS[2][:0], "1", *CREDIT_ROWS[2][1:]]]
+    header = ["Credit ID", *CREDIT_HEADER[1:]]
+    message = sim.errors(sim.file("credits.csv", text_file(header, rows)), quotas_file(sim))
+    assert ("credits.csv rows 2, 4: Credit ID 1 appears more than once: each credit needs its "
+            "own id") in message
+
+
+def test_two_quotas_for_one_payee_and_month_name_both_rows(sim):
+    quotas = sim.file("quotas.csv", text_file(QUOTA_HEADER, [*QUOTA_ROWS, QUOTA_ROWS[0]]))
+    message = sim.errors(sim.file("credits.csv", text_file(CREDIT_HEADER, CREDIT_ROWS)), quotas)
+    assert ("quotas.csv rows 2, 4: payee_id Müller, period 2026-01 appears more than once: "
+            "a payee has one quota per period") in message
+
+
+def test_a_proration_that_cannot_be_read_and_dates_out_of_order_name_their_rows(sim):
+    header = ["payee_id", "period", "Proration", "valid_from", "valid_to"]
+    rows = [["Müller", "2026-01", "1/0", "2026-01-01", "2026-01-31"],
+            ["Søren", "2026-02", "15/28", "2026-02-20", "2026-02-01"],
+            ["Søren", "2026-01", "3/2", "", ""]]
+    message = sim.errors(sim.file("credits.csv", text_file(CREDIT_HEADER, CREDIT_ROWS)),
+                         quotas_file(sim), sim.file("people.csv", text_file(header, rows)))
+    assert ("people.csv row 2, Proration: '1/0' is not a share of the period between 0 and 1"
+            in message)
+    assert "people.csv row 3, valid_from: 2026-02-20 is after valid_to 2026-02-01" in message
+    assert "people.csv row 4, Proration: '3/2' is not a share" in message
+    assert "Fraction" not in message
+
+
+@pytest.mark.parametrize(("field", "value"), [("last_draw_period", "June"),
+                                              ("recovery_start", "2026-13")])
+def test_a_draw_month_that_cannot_be_read_is_an_error_naming_its_path(sim, field, value):
+    sim.plan.write_text(f"""
+plan: D
+version: 1
+components:
+  - code: ramp
+    kind: draw
+    recoverable: true
+    amount: 3000.00
+    {field}: "{value}"
+""", encoding="utf-8")
+    message = sim.errors(sim.file("credits.csv", text_file(CREDIT_HEADER, CREDIT_ROWS)),
+                         quotas_file(sim))
+    assert (f"plan.yaml: components[0].{field}: '{value}' is not a month; "
+            f"write it as 2026-06") in message

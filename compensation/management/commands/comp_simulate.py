@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -100,6 +101,76 @@ class Problems:
 
     def add(self, where: str, message: str) -> None:
         self.items.append(f"{where}: {message}")
+
+
+@dataclass
+class FileTerms:
+    """How one input file names things, so engine errors can be told in the file's own words."""
+
+    name: str
+    headers: dict[str, str] = field(default_factory=dict)  # engine column -> the file's header
+    rows: list[int] = field(default_factory=list)  # the file's row number of each frame row
+
+    def header(self, column: str) -> str:
+        return self.headers.get(column, column.removesuffix("_cents"))
+
+
+ENGINE_TABLE = re.compile(r"^(credits|quotas|assignments|mbo_scores)(?:\.(\w+))?: (.*)$", re.S)
+
+
+def in_file_terms(error: str, terms: dict[str, FileTerms]) -> str:
+    """An engine error with its table and column names replaced by the file's name and headers.
+
+    The engine speaks in its own columns (`margin_cents`); a finance user only knows the file
+    they wrote, so a message naming `margin_cents` sends them looking for a column that is not
+    there.
+    """
+    match = ENGINE_TABLE.match(error)
+    if match is None:
+        return error
+    table, column, rest = match.groups()
+    file = terms.get(table) or FileTerms(name=table)
+    rest = re.sub(r"\b[a-z_]+_cents\b", lambda m: file.header(m[0]), rest)
+    where = file.name if column is None else f"{file.name}, column {file.header(column)}"
+    return f"{where}: {rest}"
+
+
+def check_assignments(frame: pd.DataFrame, terms: FileTerms, problems: Problems) -> None:
+    """A proration that is not a share of the period, or a validity that ends before it starts,
+    named by its row and header: the engine would refuse it without saying which row."""
+    if frame.empty or not terms.rows:
+        return
+    for i, text in enumerate(frame.get("proration", pd.Series(dtype=object))):
+        if text is None or pd.isna(text) or str(text).strip() == "":
+            continue
+        try:
+            share = Fraction(str(text).strip())
+        except (ValueError, ZeroDivisionError):
+            share = None
+        if share is None or not 0 <= share <= 1:
+            problems.add(f"{terms.name} row {terms.rows[i]}, {terms.header('proration')}",
+                         f"{text!r} is not a share of the period between 0 and 1 "
+                         f"(write it as 15/31 or 0.5)")
+    if "valid_from" in frame.columns and "valid_to" in frame.columns:
+        starts = pd.to_datetime(frame["valid_from"])
+        ends = pd.to_datetime(frame["valid_to"])
+        for i in frame.index[(starts > ends).fillna(False)]:
+            problems.add(f"{terms.name} row {terms.rows[i]}, {terms.header('valid_from')}",
+                         f"{starts[i]:%Y-%m-%d} is after {terms.header('valid_to')} "
+                         f"{ends[i]:%Y-%m-%d}")
+
+
+def repeated_rows(frame: pd.DataFrame, columns: list[str], terms: FileTerms,
+                  problems: Problems, why: str) -> None:
+    """Rows that repeat a key the engine needs unique, named by their row numbers in the file."""
+    if frame.empty or any(c not in frame.columns for c in columns) or not terms.rows:
+        return
+    repeated = frame[frame.duplicated(columns, keep=False)]
+    for key, group in repeated.groupby(columns, sort=False):
+        rows = ", ".join(str(terms.rows[i]) for i in group.index)
+        values = key if isinstance(key, tuple) else (key,)
+        shown = ", ".join(f"{terms.header(c)} {v}" for c, v in zip(columns, values, strict=True))
+        problems.add(f"{terms.name} rows {rows}", f"{shown} appears more than once: {why}")
 
 
 # -- cells ----------------------------------------------------------------------------------------
@@ -300,8 +371,11 @@ def _match_headers(table: Table, spec: dict[str, Column], name: str, problems: P
 
 
 def read_input(path: Path, spec: dict[str, Column], problems: Problems, notices: list[str],
-               *, role: str) -> pd.DataFrame:
-    """A CSV or .xlsx file as engine columns; problems name the file, row and column."""
+               *, role: str, terms: FileTerms | None = None) -> pd.DataFrame:
+    """A CSV or .xlsx file as engine columns; problems name the file, row and column.
+
+    `terms`, if given, is filled with the file's headers and row numbers for later messages.
+    """
     name = path.name
     try:
         table = _read_file(path, role)
@@ -316,6 +390,9 @@ def read_input(path: Path, spec: dict[str, Column], problems: Problems, notices:
     positions = _match_headers(table, spec, name, problems)
     if len(problems.items) > known:
         return pd.DataFrame()
+    if terms is not None:
+        terms.headers = {CENTS_NAME.get(c, c): table.headers[p] for c, p in positions.items()}
+        terms.rows = [int(row) for row in table.cells.index]
     if table.cells.empty:
         return pd.DataFrame({CENTS_NAME.get(c, c): [] for c in positions})
     cleaned = clean_cells({c: table.cells[p] for c, p in positions.items()}, spec, name)
@@ -444,15 +521,26 @@ class Command(BaseCommand):
             for error in exc.errors:
                 problems.items.append(f"{options['plan'].name}: {error}")
         notices: list[str] = []
+        terms = {role: FileTerms(name=options[role].name)
+                 for role in ("credits", "quotas", "assignments", "mbo_scores")
+                 if options[role] is not None}
         credits = read_input(options["credits"], CREDIT_COLUMNS, problems, notices,
-                             role="credits")
-        quotas = read_input(options["quotas"], QUOTA_COLUMNS, problems, notices, role="quotas")
+                             role="credits", terms=terms["credits"])
+        quotas = read_input(options["quotas"], QUOTA_COLUMNS, problems, notices, role="quotas",
+                            terms=terms["quotas"])
         assignments = (read_input(options["assignments"], ASSIGNMENT_COLUMNS, problems,
-                                  notices, role="assignments")
+                                  notices, role="assignments", terms=terms["assignments"])
                        if options["assignments"] is not None else None)
         mbo_scores = (read_input(options["mbo_scores"], MBO_COLUMNS, problems, notices,
-                                 role="mbo_scores")
+                                 role="mbo_scores", terms=terms.get("mbo_scores"))
                       if options["mbo_scores"] is not None else None)
+        if not problems.items:
+            repeated_rows(credits, ["credit_id"], terms["credits"], problems,
+                          "each credit needs its own id")
+            if assignments is not None:
+                check_assignments(assignments, terms["assignments"], problems)
+            repeated_rows(quotas, ["payee_id", "period"], terms["quotas"], problems,
+                          "a payee has one quota per period")
         if mbo_scores is not None and plan is not None and not problems.items:
             check_scores(mbo_scores, plan, options["mbo_scores"].name, problems)
         for notice in notices:
@@ -486,7 +574,7 @@ class Command(BaseCommand):
                                assignments=assignments, mbo_scores=mbo_scores,
                                calendar=calendar)
         except (EngineInputError, PlanInvalid) as exc:
-            raise CommandError(_listing(exc.errors)) from exc
+            raise CommandError(_listing([in_file_terms(e, terms) for e in exc.errors])) from exc
 
         table = lines_for_csv(result.lines).map(neutralise)
         if str(options["out"]) == "-":
