@@ -16,7 +16,14 @@ from compensation.models import CalculationRun, LineItem, PayeePeriodResult, Run
 from compensation.run_frames import payee_groups
 from compensation.services import runs
 from spm.demo.generate import DemoSpec
-from spm.demo.steps import STEPS, DemoContext, ensure_tenant, ensure_users, run_steps
+from spm.demo.steps import (
+    STEPS,
+    DemoContext,
+    ensure_tenant,
+    ensure_users,
+    run_calculations,
+    run_steps,
+)
 from spm.org.models import Period
 from spm.tenancy.context import tenant_context
 
@@ -40,7 +47,9 @@ def demo(db):
     spec = DemoSpec(reps=9, years=2, deals=1500, as_of=AS_OF, seed=4)
     ctx = DemoContext(spec=spec, tenant=tenant, users=users, log=lambda _: None)
     with tenant_context(tenant):
-        run_steps(ctx, STEPS)
+        # Up to the calculation: the pay steps after it approve and pay months, which are then
+        # final, and this test recalculates the whole year.
+        run_steps(ctx, STEPS[: STEPS.index(run_calculations) + 1])
     return tenant
 
 
