@@ -4,6 +4,11 @@ For trying a plan before publishing it and for what-if modelling. The files are 
 by the CRM import's readers (CSV in any common encoding and delimiter, or .xlsx); the columns are
 documented in docs/plans.md ("Simulating a plan"). Every problem in the inputs is listed and
 nothing is written when there is one.
+
+Over 500 lines: it reads every kind of input file a run has (plans, credits, quotas, assignments,
+MBO scores, cancellations), each with its own headers and checks, and maps every engine error back
+to the file's own row and header; those readers serve this command alone. Splitting them out is
+planned with the rest of its rework (proration, team quotas, cancellations from a file).
 """
 
 from __future__ import annotations
